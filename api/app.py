@@ -1,0 +1,89 @@
+"""The FastAPI application: API routes, the chat page, and error handling."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.routes import articles, ask, health
+from api.services import Services, build_services
+from api.settings import Settings, get_settings
+from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
+from qa.errors import QuestionError
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """One validation error as "where: what", e.g. "body.top_k: must be at most 50"."""
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": "; ".join(_describe(e) for e in errors) or "invalid request",
+            "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors],
+        },
+    )
+
+
+def _error(status: int) -> Callable[[Request, Exception], Any]:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    return handler
+
+
+def create_app(
+    settings: Settings | None = None,
+    services_factory: Callable[[Settings], Services] = build_services,
+) -> FastAPI:
+    """Build the app; the lifespan loads the model and the corpus once, before serving."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await run_in_threadpool(services_factory, settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="Cited answers",
+        summary="Answers questions about news articles with quoted, cited passages.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(QuestionError, _error(422))
+    app.add_exception_handler(InvalidArticleError, _error(422))
+    app.add_exception_handler(ArticleNotFoundError, _error(404))
+    app.add_exception_handler(CorpusError, _error(503))
+    app.include_router(health.router)
+    app.include_router(ask.router)
+    app.include_router(articles.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    return app

@@ -1,0 +1,151 @@
+"""The ``qa`` command line: ingest articles, ask questions, serve the API and chat page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from api.schemas import AskResponse
+from api.services import build_services, load_embedder
+from api.settings import Settings
+from index.corpus import Corpus, IngestReport
+from index.errors import CorpusError
+from index.models import Article
+from index.sources import SourceError, read_paths
+from qa.errors import QuestionError
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (database, index, manifest). Default: $QA_DATA_DIR or ./data.",
+)
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    settings = Settings()
+    changes = {k: v for k, v in {"data_dir": data_dir, **overrides}.items() if v is not None}
+    return settings.model_copy(update=changes)
+
+
+@click.group()
+@click.version_option("0.1.0", prog_name="qa")
+def cli() -> None:
+    """Cited answers from news articles: ingest them, ask questions, serve the chat page.
+
+    \b
+    Example:
+        qa ingest my-articles/ feed.jsonl
+        qa ask "Who is China's ambassador to Pakistan?"
+        qa serve --port 8000
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@data_dir_option
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> None:
+    """Add articles from files and folders to the corpus.
+
+    A .txt or .md file holds one article (title on the first line or heading, or a page copied
+    from a news site, whose chrome is removed). A .jsonl file holds one article per line:
+    {"id"?, "title", "text", "url"?, "author"?, "published"?, "source"?}. Folders are walked.
+    Articles already stored unchanged are skipped; changed ones are replaced.
+
+    \b
+    Example:
+        qa ingest --data-dir data articles/ more.jsonl
+    """
+    settings = _settings(data_dir)
+    report = IngestReport()
+    articles: list[Article] = []
+    for item in read_paths(paths):
+        if isinstance(item, SourceError):
+            report.failed.append((item.source, item.reason))
+        else:
+            articles.append(item)
+    embedder = load_embedder(settings)
+    try:
+        corpus = Corpus(settings.data_dir, embedder.name, embedder.dimension)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        corpus.add_articles(articles, embedder, progress=progress, report=report)
+    finally:
+        corpus.close()
+    for source, reason in report.failed:
+        click.echo(f"failed: {source}: {reason}", err=True)
+    click.echo(report.summary())
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("question")
+@data_dir_option
+@click.option("-k", "--top-k", default=5, show_default=True, help="Citations to show (1-50).")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as POST /api/ask.")
+def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None:
+    """Answer a question from the corpus, with numbered citations.
+
+    \b
+    Example:
+        qa ask "What did the Chinese ambassador say about the attacks?"
+        qa ask --json -k 3 "Who is China's ambassador to Pakistan?"
+    """
+    try:
+        services = build_services(_settings(data_dir))
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        answer = services.answerer.ask(question, top_k)
+    except QuestionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        services.close()
+    response = AskResponse.of(answer, conversation_id="cli")
+    if as_json:
+        click.echo(response.model_dump_json(indent=2))
+        return
+    if response.answered:
+        click.echo(response.answer)
+    else:
+        click.echo("Not in the articles. Related reading:")
+    for c in response.citations:
+        byline = ", ".join(x for x in (c.author, c.outlet) if x)
+        click.echo(f"\n[{c.rank}] {c.title}" + (f" ({byline})" if byline else ""))
+        click.echo(f"    {c.article_id} chars {c.start}-{c.end}, score {c.score:.3f}")
+        click.echo(f"    {c.text}")
+
+
+@cli.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(data_dir: Path | None, host: str, port: int) -> None:
+    """Serve the HTTP API and the chat page.
+
+    On first start with an empty data directory the bundled article is ingested.
+
+    \b
+    Example:
+        qa serve --host 0.0.0.0 --port 8000 --data-dir /srv/qa
+        curl -s localhost:8000/api/ask -H 'content-type: application/json' \\
+             -d '{"question": "Who is China'"'"'s ambassador to Pakistan?"}'
+    """
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings(data_dir)), host=host, port=port)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

@@ -1,0 +1,1 @@
+"""Ingestion floor: clean article text, chunk it into passages, embed and store them."""

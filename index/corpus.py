@@ -1,0 +1,320 @@
+"""The corpus on disk: a SQLite database, a FAISS index and a manifest in one data directory.
+
+Readers work on an immutable ``Snapshot``; a write builds the next snapshot aside and swaps it in,
+so a question never sees a half-written article. One writer at a time (a lock in this process).
+
+Save order: database commit, then the FAISS file, then the manifest, each atomic. The manifest
+names the database generation and the FAISS file's checksum; on open, if either disagrees (a crash
+between two steps), the FAISS index is rebuilt from the vectors in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from index.chunk import chunk_article
+from index.embed import Embedder
+from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
+from index.models import Article, Passage
+from index.store import Database, StoredPassages, content_hash
+from index.vectors import VectorIndex, atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "corpus.sqlite"
+VECTORS_FILE = "passages.faiss"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent, read-only view of the corpus at one generation."""
+
+    generation: int
+    stored: StoredPassages
+    vectors: VectorIndex
+    articles: dict[str, tuple[Article, int]]  # id -> (article without text, passage count)
+    position: dict[int, int]  # passage row id -> position in ``stored``
+
+    @property
+    def passage_count(self) -> int:
+        """Number of passages."""
+        return len(self.stored.passages)
+
+    @property
+    def sentence_count(self) -> int:
+        """Number of sentences."""
+        return int(self.stored.sentence_bounds[-1])
+
+    def passage(self, rowid: int) -> Passage:
+        """Return the passage stored under a row id."""
+        return self.stored.passages[self.position[rowid]]
+
+    def sentence_vectors(self, rowid: int) -> npt.NDArray[np.float32]:
+        """Return the vectors of a passage's sentences, one row per sentence."""
+        pos = self.position[rowid]
+        bounds = self.stored.sentence_bounds
+        return self.stored.sentence_vectors[bounds[pos] : bounds[pos + 1]]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, article by article."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    passages: int = 0
+
+    def summary(self) -> str:
+        """One line: added, updated, unchanged, failed."""
+        line = (
+            f"added {len(self.added)}, updated {len(self.updated)}, "
+            f"unchanged {len(self.unchanged)}, failed {len(self.failed)}"
+        )
+        return line + (f" ({self.passages} passages embedded)" if self.passages else "")
+
+
+EmbedText = Callable[[Article, Passage], str]
+
+
+def passage_text(article: Article, passage: Passage) -> str:
+    """The text embedded for a passage: the passage itself."""
+    return passage.text
+
+
+class Corpus:
+    """Articles, passages and vectors in a data directory, opened for one embedding model."""
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        model_name: str,
+        dimension: int,
+        *,
+        max_chars: int = 800,
+        min_chars: int = 120,
+        embed_text: EmbedText = passage_text,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CorruptIndexError(f"cannot create data directory {self.data_dir}: {exc}") from exc
+        self.model_name = model_name
+        self.dimension = dimension
+        self.max_chars = max_chars
+        self.min_chars = min_chars
+        self.embed_text = embed_text
+        self._write_lock = threading.Lock()
+        self.db = Database(self.data_dir / DB_FILE)
+        self._check_model()
+        self._snapshot = self._open_snapshot()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _mismatch(self, where: str, model: str, dimension: int) -> IndexMismatchError:
+        return IndexMismatchError(
+            f"the index in {self.data_dir} was built with model {model!r} (dimension {dimension})"
+            f" according to its {where}, but the loaded model is {self.model_name!r} (dimension "
+            f"{self.dimension}); use a new data directory or load the model the index was built with"
+        )
+
+    def _check_model(self) -> None:
+        model, dim = self.db.get_meta("model"), self.db.get_meta("dimension")
+        if model is None:
+            self.db.set_meta("model", self.model_name)
+            self.db.set_meta("dimension", str(self.dimension))
+        elif model != self.model_name or int(dim or 0) != self.dimension:
+            raise self._mismatch("database", model, int(dim or 0))
+        manifest = self.read_manifest()
+        if manifest is not None and (
+            manifest.get("model") != self.model_name or manifest.get("dimension") != self.dimension
+        ):
+            raise self._mismatch(
+                "manifest", str(manifest.get("model")), int(manifest.get("dimension") or 0)
+            )
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """Return the manifest, or None if there is none yet."""
+        path = self.data_dir / MANIFEST_FILE
+        if not path.exists():
+            return None
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CorruptIndexError(f"the manifest {path} cannot be read: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise CorruptIndexError(f"the manifest {path} is not a JSON object")
+        return manifest
+
+    def _open_snapshot(self) -> Snapshot:
+        stored = self.db.load_passages(self.dimension)
+        generation = self.db.generation
+        manifest = self.read_manifest()
+        vectors_path = self.data_dir / VECTORS_FILE
+        vectors: VectorIndex | None = None
+        if manifest and manifest.get("generation") == generation and vectors_path.exists():
+            data = vectors_path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == manifest.get("vectors_sha256"):
+                vectors = VectorIndex.from_bytes(data, self.dimension)
+                if len(vectors) != len(stored.passages):
+                    vectors = None
+        if vectors is None:
+            if manifest is not None or stored.passages:
+                log.warning("vector index out of step with the database; rebuilding it")
+            vectors = VectorIndex.build(stored.rowids, stored.vectors, self.dimension)
+            self._save_index(vectors, generation, stored)
+        return self._snapshot_of(generation, stored, vectors)
+
+    def _snapshot_of(
+        self, generation: int, stored: StoredPassages, vectors: VectorIndex
+    ) -> Snapshot:
+        return Snapshot(
+            generation=generation,
+            stored=stored,
+            vectors=vectors,
+            articles={a.id: (a, n) for a, n in self.db.articles()},
+            position={int(r): i for i, r in enumerate(stored.rowids)},
+        )
+
+    def _save_index(self, vectors: VectorIndex, generation: int, stored: StoredPassages) -> None:
+        data = vectors.save(self.data_dir / VECTORS_FILE)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "model": self.model_name,
+            "dimension": self.dimension,
+            "generation": generation,
+            "articles": len({p.article_id for p in stored.passages}),
+            "passages": len(stored.passages),
+            "sentences": int(stored.sentence_bounds[-1]),
+            "vectors_sha256": hashlib.sha256(data).hexdigest(),
+        }
+        atomic_write_bytes(
+            self.data_dir / MANIFEST_FILE, json.dumps(manifest, indent=2).encode("utf-8")
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current consistent view; keep the reference for the length of one request."""
+        return self._snapshot
+
+    def get_article(self, article_id: str) -> Article:
+        """Return an article with its full text; raises ``ArticleNotFoundError``."""
+        article = self.db.get_article(article_id)
+        if article is None:
+            raise ArticleNotFoundError(article_id)
+        return article
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def add_articles(
+        self,
+        articles: Iterable[Article],
+        embedder: Embedder,
+        *,
+        progress: bool = False,
+        batch_articles: int = 256,
+        report: IngestReport | None = None,
+    ) -> IngestReport:
+        """Add new articles and replace changed ones; unchanged ones cost nothing.
+
+        Articles are written in batches, each its own transaction, so an interrupted ingest keeps
+        the batches it finished. Returns the report (the one passed in, if any).
+        """
+        if embedder.name != self.model_name or embedder.dimension != self.dimension:
+            raise self._mismatch("caller", embedder.name, embedder.dimension)
+        report = report or IngestReport()
+        with self._write_lock:
+            known = self.db.article_hashes()
+            todo: dict[str, Article] = {}
+            for article in articles:
+                if known.get(article.id) == content_hash(article) and article.id not in todo:
+                    report.unchanged.append(article.id)
+                else:
+                    todo[article.id] = article  # a later duplicate id wins
+            chunked = [(a, chunk_article(a, self.max_chars, self.min_chars)) for a in todo.values()]
+            total = sum(len(ps) + sum(len(p.sentences) for p in ps) for _, ps in chunked)
+            with tqdm(
+                total=total, unit="text", desc="embedding", disable=not progress, leave=False
+            ) as bar:
+                for i in range(0, len(chunked), batch_articles):
+                    batch = chunked[i : i + batch_articles]
+                    self._write_batch(batch, embedder, bar, known, report)
+        return report
+
+    def _write_batch(
+        self,
+        batch: Sequence[tuple[Article, list[Passage]]],
+        embedder: Embedder,
+        bar: tqdm[Any],
+        known: dict[str, str],
+        report: IngestReport,
+    ) -> None:
+        texts = [self.embed_text(a, p) for a, ps in batch for p in ps]
+        passage_vecs = embedder.embed_passages(texts)
+        bar.update(len(texts))
+        sentences = [s.text for _, ps in batch for p in ps for s in p.sentences]
+        sentence_vecs = embedder.embed_passages(sentences)
+        bar.update(len(sentences))
+        removed: list[int] = []
+        added: list[int] = []
+        p_cursor = s_cursor = 0
+        with self.db.transaction() as conn:
+            for article, passages in batch:
+                removed.extend(self.db.passage_rowids(conn, article.id))
+                n = len(passages)
+                per_passage = []
+                for p in passages:
+                    per_passage.append(sentence_vecs[s_cursor : s_cursor + len(p.sentences)])
+                    s_cursor += len(p.sentences)
+                added.extend(
+                    self.db.put_article(
+                        conn, article, passages, passage_vecs[p_cursor : p_cursor + n], per_passage
+                    )
+                )
+                p_cursor += n
+        for article, passages in batch:
+            (report.updated if article.id in known else report.added).append(article.id)
+            report.passages += len(passages)
+        self._publish(removed, np.asarray(added, dtype=np.int64), passage_vecs)
+
+    def delete_article(self, article_id: str) -> None:
+        """Delete an article and its passages; raises ``ArticleNotFoundError``."""
+        with self._write_lock:
+            with self.db.transaction() as conn:
+                removed = self.db.passage_rowids(conn, article_id)
+                if not self.db.delete_article(conn, article_id):
+                    raise ArticleNotFoundError(article_id)
+            self._publish(removed, np.zeros(0, dtype=np.int64), np.zeros((0, self.dimension)))
+
+    def _publish(
+        self, removed: Sequence[int], added: npt.NDArray[np.int64], vectors: npt.NDArray[Any]
+    ) -> None:
+        """Apply a committed change to a copy of the vector index, save it, swap the snapshot."""
+        index = self._snapshot.vectors.copy()
+        index.remove(removed)
+        index.add(added, vectors.astype(np.float32))
+        stored = self.db.load_passages(self.dimension)
+        generation = self.db.generation
+        self._save_index(index, generation, stored)
+        self._snapshot = self._snapshot_of(generation, stored, index)

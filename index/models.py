@@ -1,0 +1,48 @@
+"""Plain data carried between the floors: articles, passages and their sentences.
+
+Every offset is a character offset into ``Article.text``, the stored (cleaned) article text, so
+``article.text[p.start:p.end] == p.text`` holds for each passage and sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: its cleaned body text and what is known about it."""
+
+    id: str
+    title: str
+    text: str
+    author: str | None = None
+    outlet: str | None = None
+    section: str | None = None
+    standfirst: str | None = None
+    url: str | None = None
+    published: str | None = None
+    # Anything else the source carried (author bio, image credit, ...); never indexed.
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A slice ``[start, end)`` of an article's text."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable unit: one paragraph, part of a long one, or a few short ones merged."""
+
+    id: str  # "<article_id>:<ordinal>", stable for a given article version
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...] = ()

@@ -1,0 +1,140 @@
+"""Read articles from files: ``.txt``/``.md`` (one article each) and ``.jsonl`` (one per line)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.clean import clean_page, normalise_text, slugify
+from index.errors import InvalidArticleError
+from index.models import Article
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+MAX_ARTICLE_CHARS = 2_000_000
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+_OPTIONAL_FIELDS = ("url", "author", "published", "source", "section", "standfirst")
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """An input that could not be read as an article, and why."""
+
+    source: str
+    reason: str
+
+
+def check_article_id(article_id: str) -> str:
+    """Return the id if it is valid; raises ``InvalidArticleError`` naming the rule otherwise."""
+    if not _ID.match(article_id):
+        raise InvalidArticleError(
+            f"article id {article_id!r} is invalid: use 1-200 letters, digits, '.', '_', ':' or '-',"
+            " starting with a letter or digit"
+        )
+    return article_id
+
+
+def derive_id(title: str, url: str | None) -> str:
+    """An id for an article that came without one: from its url if any, else from its title."""
+    if url:
+        return f"{slugify(url.split('://')[-1], 60) or 'url'}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
+    return slugify(title) or "article"
+
+
+def article_from_record(record: Any) -> Article:
+    """Build an article from a JSON object with ``title``, ``text`` and optional fields.
+
+    Raises ``InvalidArticleError`` with a message naming the field at fault.
+    """
+    if not isinstance(record, dict):
+        raise InvalidArticleError("expected a JSON object with 'title' and 'text'")
+    for key in ("title", "text"):
+        if not isinstance(record.get(key), str) or not record[key].strip():
+            raise InvalidArticleError(f"field {key!r} is required and must be a non-empty string")
+    for key in ("id", *_OPTIONAL_FIELDS):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise InvalidArticleError(f"field {key!r} must be a string")
+    text = normalise_text(record["text"]).strip()
+    if len(text) > MAX_ARTICLE_CHARS:
+        raise InvalidArticleError(f"field 'text' is longer than {MAX_ARTICLE_CHARS} characters")
+    title = " ".join(record["title"].split())
+    url = record.get("url") or None
+    article_id = check_article_id(record["id"]) if record.get("id") else derive_id(title, url)
+    return Article(
+        id=article_id,
+        title=title,
+        text=text,
+        author=record.get("author") or None,
+        outlet=record.get("source") or None,
+        section=record.get("section") or None,
+        standfirst=record.get("standfirst") or None,
+        url=url,
+        published=record.get("published") or None,
+    )
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise InvalidArticleError("not a text file (it holds binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidArticleError(f"not UTF-8 text (byte {exc.start} cannot be decoded)") from exc
+
+
+def read_file(path: Path) -> Iterator[Article | SourceError]:
+    """Yield the articles in one file, or a ``SourceError`` for each part that cannot be read."""
+    suffix = path.suffix.lower()
+    try:
+        text = _read_text(path)
+    except (OSError, InvalidArticleError) as exc:
+        yield SourceError(str(path), str(exc))
+        return
+    if suffix in JSONL_SUFFIXES:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                yield article_from_record(json.loads(line))
+            except json.JSONDecodeError as exc:
+                yield SourceError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            except InvalidArticleError as exc:
+                yield SourceError(where, str(exc))
+    elif suffix in TEXT_SUFFIXES:
+        try:
+            if len(text) > MAX_ARTICLE_CHARS:
+                raise InvalidArticleError(f"longer than {MAX_ARTICLE_CHARS} characters")
+            yield clean_page(text, article_id=slugify(path.stem) or None)
+        except InvalidArticleError as exc:
+            yield SourceError(str(path), str(exc))
+    else:
+        yield SourceError(
+            str(path), f"unsupported file type {suffix or '(none)'}: use .txt, .md or .jsonl"
+        )
+
+
+def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:
+    """Yield articles from files and folders (walked recursively, hidden files skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    if child.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES:
+                        yield from read_file(child)
+        elif path.is_file():
+            yield from read_file(path)
+        else:
+            yield SourceError(str(path), "no such file or folder")
+
+
+def default_corpus_dir() -> Path:
+    """The folder of the bundled default corpus."""
+    return Path(__file__).parent / "default_corpus"

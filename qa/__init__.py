@@ -1,0 +1,1 @@
+"""Question answering floor: retrieve passages, pick the answering sentence, cite it."""

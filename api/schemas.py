@@ -16,8 +16,11 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., description="The question, in plain words.", examples=[
-        "Who is China's ambassador to Pakistan?"])
+    question: str = Field(
+        ...,
+        description="The question, in plain words.",
+        examples=["Who is China's ambassador to Pakistan?"],
+    )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many citations to return.")
     conversation_id: str | None = Field(
         None, max_length=64, description="Continue this conversation; omit to start a new one."

@@ -23,7 +23,9 @@ class Settings(BaseSettings):
         True, description="Ingest the bundled article when the data directory is empty."
     )
     default_top_k: int = Field(5, ge=1, le=50)
-    min_score: float = Field(0.35, description="Best passage score under which a question is refused.")
+    min_score: float = Field(
+        0.35, description="Best passage score under which a question is refused."
+    )
 
 
 @lru_cache(maxsize=1)

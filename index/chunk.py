@@ -12,8 +12,10 @@ from index.models import Article, Passage, Span
 # it needs no model data, and it splits thousands of abstracts per second.
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr gen col lt sgt capt gov sen rep rev fig figs no vs etc al eg ie "
-    "inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec approx ca cf".split()
+    (
+        "mr mrs ms dr prof st jr sr gen col lt sgt capt gov sen rep rev fig figs no vs etc al eg "
+        "ie inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec approx ca cf"
+    ).split()
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
@@ -60,7 +62,7 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[Span]:
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Return ``(start, end)`` of each paragraph: blank-line separated, or lines if none are."""
     breaks = _PARAGRAPH_BREAK if _PARAGRAPH_BREAK.search(text) else re.compile(r"\n\s*")
-    spans = []
+    spans: list[tuple[int, int]] = []
     cursor = 0
     for match in breaks.finditer(text):
         spans.extend((s.start, s.end) for s in _trimmed(text, cursor, match.start()))

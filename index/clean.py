@@ -24,8 +24,22 @@ _END_OF_BODY = re.compile(
 )
 _AUTHOR_HEADING = re.compile(r"^(the authors?|about the authors?)$", re.IGNORECASE)
 _NAV_WORDS = frozenset(
-    {"overview", "home", "menu", "search", "login", "log in", "sign in", "subscribe", "share",
-     "advertisement", "newsletter", "latest", "topics", "regions"}
+    {
+        "overview",
+        "home",
+        "menu",
+        "search",
+        "login",
+        "log in",
+        "sign in",
+        "subscribe",
+        "share",
+        "advertisement",
+        "newsletter",
+        "latest",
+        "topics",
+        "regions",
+    }
 )
 _SENTENCE_END = re.compile(r"[.!?][\"”’)]*$")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
@@ -39,7 +53,7 @@ def normalise_text(raw: str) -> str:
 
 
 def _blocks(text: str) -> list[list[str]]:
-    """Split text into blocks (runs of non-empty lines), each a list of whitespace-collapsed lines."""
+    """Split text into blocks (runs of non-empty lines) of whitespace-collapsed lines."""
     blocks: list[list[str]] = []
     current: list[str] = []
     for line in text.split("\n"):
@@ -112,9 +126,7 @@ def _parse_header(lines: list[str]) -> tuple[str | None, str | None, str | None,
     return title, outlet, standfirst, labels
 
 
-def _parse_footer(
-    blocks: list[list[str]], authors: list[str]
-) -> tuple[str | None, list[str]]:
+def _parse_footer(blocks: list[list[str]], authors: list[str]) -> tuple[str | None, list[str]]:
     """Return the author bio and the short labels found below the body (section names of links)."""
     bio = None
     labels: list[str] = []

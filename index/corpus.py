@@ -130,7 +130,8 @@ class Corpus:
         return IndexMismatchError(
             f"the index in {self.data_dir} was built with model {model!r} (dimension {dimension})"
             f" according to its {where}, but the loaded model is {self.model_name!r} (dimension "
-            f"{self.dimension}); use a new data directory or load the model the index was built with"
+            f"{self.dimension}); use a new data directory or load the model the index was built "
+            "with"
         )
 
     def _check_model(self) -> None:

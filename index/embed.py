@@ -66,7 +66,7 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"model_path {path!r} is not a directory holding a model")
         self._model: Any = SentenceTransformer(path, device="cpu")
         self.name = name
-        self.dimension = int(self._model.get_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.batch_size = batch_size
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
@@ -80,8 +80,10 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        result: Vectors = np.asarray(vectors, dtype=np.float32)
+        return result
 
     def embed_query(self, text: str) -> Vectors:
         """Return the unit vector of one question, shape ``(dimension,)``."""
-        return self.embed_passages([text])[0]
+        vector: Vectors = self.embed_passages([text])[0]
+        return vector

@@ -33,7 +33,8 @@ def check_article_id(article_id: str) -> str:
     """Return the id if it is valid; raises ``InvalidArticleError`` naming the rule otherwise."""
     if not _ID.match(article_id):
         raise InvalidArticleError(
-            f"article id {article_id!r} is invalid: use 1-200 letters, digits, '.', '_', ':' or '-',"
+            f"article id {article_id!r} is invalid: use 1-200 letters, digits, '.', '_', ':' "
+            "or '-',"
             " starting with a letter or digit"
         )
     return article_id
@@ -42,7 +43,8 @@ def check_article_id(article_id: str) -> str:
 def derive_id(title: str, url: str | None) -> str:
     """An id for an article that came without one: from its url if any, else from its title."""
     if url:
-        return f"{slugify(url.split('://')[-1], 60) or 'url'}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
+        digest = hashlib.sha1(url.encode()).hexdigest()[:8]
+        return f"{slugify(url.split('://')[-1], 60) or 'url'}-{digest}"
     return slugify(title) or "article"
 
 
@@ -126,9 +128,10 @@ def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
-                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    if child.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES:
-                        yield from read_file(child)
+                hidden = any(part.startswith(".") for part in rel.parts)
+                known = child.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES
+                if child.is_file() and known and not hidden:
+                    yield from read_file(child)
         elif path.is_file():
             yield from read_file(path)
         else:

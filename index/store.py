@@ -168,8 +168,14 @@ class Database:
             cur = conn.execute(
                 'INSERT INTO passages(id, article_id, ordinal, start, "end", vector)'
                 " VALUES (?,?,?,?,?,?)",
-                (passage.id, article.id, passage.ordinal, passage.start, passage.end,
-                 np.asarray(vector, dtype=np.float32).tobytes()),
+                (
+                    passage.id,
+                    article.id,
+                    passage.ordinal,
+                    passage.start,
+                    passage.end,
+                    np.asarray(vector, dtype=np.float32).tobytes(),
+                ),
             )
             rowid = int(cur.lastrowid or 0)
             rowids.append(rowid)
@@ -243,8 +249,12 @@ class Database:
             bounds[i + 1] = cursor
             passages.append(
                 Passage(
-                    id=r["id"], article_id=r["article_id"], ordinal=r["ordinal"],
-                    start=r["start"], end=r["end"], text=text[r["start"] : r["end"]],
+                    id=r["id"],
+                    article_id=r["article_id"],
+                    ordinal=r["ordinal"],
+                    start=r["start"],
+                    end=r["end"],
+                    text=text[r["start"] : r["end"]],
                     sentences=spans,
                 )
             )

@@ -18,6 +18,6 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def tokenize(text: str) -> list[str]:
-    """Return the lowercased, stemmed words of ``text`` without stopwords (Lucene's English list)."""
+    """Return the lowercased, stemmed words of ``text``, less Lucene's English stopwords."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
     return list(_stemmer().stemWords(words))

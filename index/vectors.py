@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +46,7 @@ class VectorIndex:
         if dimension < 1:
             raise ValueError(f"dimension must be positive, got {dimension}")
         self.dimension = dimension
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -86,7 +87,7 @@ class VectorIndex:
         if allowed is not None:
             if not len(allowed):
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
         scores, ids = self._index.search(query, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
@@ -108,7 +109,7 @@ class VectorIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes, dimension: int) -> VectorIndex:
-        """Read an index serialised by ``to_bytes``; raises ``CorruptIndexError`` if it is not one."""
+        """Read an index written by ``to_bytes``; raises ``CorruptIndexError`` if it is not one."""
         try:
             raw = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError as exc:

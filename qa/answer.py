@@ -5,10 +5,8 @@ from __future__ import annotations
 from index.corpus import Corpus
 from qa.errors import QuestionError
 from qa.extract import SentencePicker
-from qa.models import Answer, Citation
+from qa.models import Answer, Citation, Hit
 from qa.retrieve import Retriever
-
-from qa.models import Hit
 
 MAX_TOP_K = 50
 MAX_SEARCH_K = 1000

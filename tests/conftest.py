@@ -1,0 +1,90 @@
+"""Shared fixtures: a fake embedder, a five-article corpus, an app client, the real model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.services import build_services
+from api.settings import Settings
+from index.corpus import Corpus
+from index.embed import Embedder
+from index.models import Article
+from tests.fakes import FakeEmbedder
+
+SEED = (
+    Path(__file__).parents[1]
+    / "index"
+    / "default_corpus"
+    / ("diplomat-china-pakistan-ties-under-pressure.txt")
+)
+
+FIVE_ARTICLES = [
+    Article(
+        id="volcano",
+        title="Volcano erupts in Iceland",
+        text="A volcano erupted near Grindavik on Monday. Lava flowed toward the town.\n\n"
+        "Residents were evacuated by the civil protection agency before the eruption.",
+        author="Ann Lee",
+        outlet="Nordic Times",
+    ),
+    Article(
+        id="chess",
+        title="Chess final ends in a draw",
+        text="The world chess final ended in a draw after six hours of play.",
+        outlet="Board Weekly",
+    ),
+    Article(
+        id="bread",
+        title="How sourdough rises",
+        text="Sourdough bread rises because wild yeast ferments the flour and releases gas.",
+    ),
+    Article(
+        id="rail",
+        title="New rail line opens",
+        text="The new rail line between the two cities opened on Friday with twelve daily trains.",
+    ),
+    Article(
+        id="bees",
+        title="Bees and pesticides",
+        text="Researchers found that bees exposed to pesticides forage less and lose their way.",
+    ),
+]
+
+
+@pytest.fixture
+def embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, embedder: FakeEmbedder) -> Iterator[Corpus]:
+    """A corpus of five short articles (one passage each but the first) on disk."""
+    c = Corpus(tmp_path / "data", embedder.name, embedder.dimension)
+    c.add_articles(FIVE_ARTICLES, embedder)
+    yield c
+    c.close()
+
+
+def make_client(settings: Settings, embedder: Embedder) -> TestClient:
+    return TestClient(create_app(settings, lambda s: build_services(s, embedder=embedder)))
+
+
+@pytest.fixture
+def client(tmp_path: Path, embedder: FakeEmbedder) -> Iterator[TestClient]:
+    """The app on the default corpus, with the fake embedder."""
+    settings = Settings(data_dir=tmp_path / "data", min_score=0.25)
+    with make_client(settings, embedder) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded once per session."""
+    from index.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()

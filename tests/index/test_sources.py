@@ -1,0 +1,57 @@
+"""Reading articles from files: each bad input is refused with a message naming where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from index.models import Article
+from index.sources import SourceError, read_paths
+
+
+def test_jsonl_lines_become_articles_and_bad_lines_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a1", "title": "One", "text": "Body one.", "source": "Wire"}),
+                "{not json",
+                json.dumps({"title": "No text"}),
+                json.dumps({"id": "bad id!", "title": "T", "text": "x"}),
+                json.dumps({"title": "Two", "text": "Body two.", "url": "https://ex.com/two"}),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    items = list(read_paths([path]))
+    articles = [i for i in items if isinstance(i, Article)]
+    errors = [i for i in items if isinstance(i, SourceError)]
+    assert [a.title for a in articles] == ["One", "Two"]
+    assert articles[0].outlet == "Wire"
+    assert articles[1].id.startswith("ex-com-two-")
+    assert [e.source for e in errors] == [f"{path}:2", f"{path}:3", f"{path}:4"]
+    assert "not valid JSON" in errors[0].reason
+    assert "'text' is required" in errors[1].reason
+    assert "article id 'bad id!' is invalid" in errors[2].reason
+
+
+def test_folder_is_walked_and_bad_files_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Title A\n\nBody of A.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("# Title B\n\nBody of B.", encoding="utf-8")
+    (tmp_path / "c.txt").write_bytes(b"\x00\x01binary")
+    (tmp_path / "d.txt").write_bytes("caf\xe9".encode("latin-1") + b"\n\nbody")
+    items = list(read_paths([tmp_path, tmp_path / "missing.txt", tmp_path / "x.pdf"]))
+    assert sorted(i.title for i in items if isinstance(i, Article)) == ["Title A", "Title B"]
+    reasons = {Path(i.source).name: i.reason for i in items if isinstance(i, SourceError)}
+    assert "binary" in reasons["c.txt"]
+    assert "not UTF-8" in reasons["d.txt"]
+    assert reasons["missing.txt"] == "no such file or folder"
+
+
+def test_unsupported_file_type(tmp_path: Path) -> None:
+    path = tmp_path / "x.pdf"
+    path.write_bytes(b"%PDF")
+    [error] = read_paths([path])
+    assert isinstance(error, SourceError)
+    assert "unsupported file type .pdf" in error.reason

@@ -1,0 +1,47 @@
+"""The answering pipeline on a five-article corpus with the fake embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.corpus import Corpus
+from qa.answer import Answerer
+from qa.errors import QuestionError
+from qa.retrieve import Retriever
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def answerer(corpus: Corpus, embedder: FakeEmbedder) -> Answerer:
+    return Answerer(corpus, Retriever(embedder), min_score=0.3)
+
+
+def test_answer_quotes_the_best_sentence_with_its_marker(answerer: Answerer) -> None:
+    answer = answerer.ask("Who evacuated residents before the volcano eruption?", top_k=3)
+    assert answer.answered
+    first = answer.citations[0]
+    assert first.hit.article.id == "volcano"
+    assert first.highlight is not None
+    assert answer.text == f"{first.highlight.text} [1]"
+    assert "evacuated" in first.highlight.text
+    assert first.hit.passage.start <= first.highlight.start < first.highlight.end
+    assert first.highlight.end <= first.hit.passage.end
+    assert [c.rank for c in answer.citations] == [1, 2, 3]
+    assert all(c.highlight is None for c in answer.citations[1:])
+
+
+def test_unrelated_question_is_refused_but_related_passages_return(answerer: Answerer) -> None:
+    answer = answerer.ask("quantum chromodynamics gluon", top_k=2)
+    assert not answer.answered
+    assert answer.text is None
+    assert len(answer.citations) == 2
+    assert all(c.highlight is None for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "top_k", "message"),
+    [("   ", 5, "empty"), ("bees", 0, "between 1 and 50"), ("bees", 51, "between 1 and 50")],
+)
+def test_bad_questions_are_refused(answerer: Answerer, question: str, top_k: int, message: str):
+    with pytest.raises(QuestionError, match=message):
+        answerer.ask(question, top_k)

@@ -1,0 +1,97 @@
+"""The real model, the real CLI and a real server on loopback, on the bundled article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from api.cli import cli
+from index.corpus import MANIFEST_FILE
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.slow
+
+AMBASSADOR = "Who is China's ambassador to Pakistan?"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``qa serve`` started on an empty data directory: it ingests the default corpus."""
+    live = LiveServer(tmp_path_factory.mktemp("live") / "data")
+    yield live
+    live.stop()
+
+
+def test_fresh_server_answers_the_ambassador_question(server: LiveServer) -> None:
+    response = httpx.post(f"{server.url}/api/ask", json={"question": AMBASSADOR}, timeout=30)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answered"] is True
+    assert any("Jiang Zaidong" in c["text"] for c in body["citations"])
+    article = httpx.get(f"{server.url}/api/articles/{body['citations'][0]['article_id']}").json()
+    for c in body["citations"]:
+        assert article["text"][c["start"] : c["end"]] == c["text"]
+
+
+def test_fresh_server_refuses_an_out_of_corpus_question(server: LiveServer) -> None:
+    body = httpx.post(
+        f"{server.url}/api/ask", json={"question": "What is the boiling point of water?"}
+    ).json()
+    assert body["answered"] is False
+    assert body["answer"] is None
+    assert body["citations"]
+
+
+def test_server_wrote_a_manifest_for_the_real_model(server: LiveServer) -> None:
+    data_dir = Path(server.log).parent / "data"
+    manifest = json.loads((data_dir / MANIFEST_FILE).read_text())
+    assert manifest["model"] == "all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    assert manifest["passages"] == 26
+
+
+def test_cli_ingest_then_ask_json(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        json.dumps(
+            {
+                "id": "reef",
+                "title": "Coral reef bleaching",
+                "text": "Marine biologists reported that half of the reef bleached during the "
+                "record heatwave in March.",
+                "source": "Ocean News",
+            }
+        )
+        + "\n{broken\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    result = runner.invoke(cli, ["ingest", "--data-dir", data, "--no-progress", str(feed)])
+    assert result.exit_code == 0, result.output
+    assert "added 1, updated 0, unchanged 0, failed 1" in result.output
+    assert f"failed: {feed}:2: not valid JSON" in result.output
+    result = runner.invoke(
+        cli, ["ask", "--data-dir", data, "--json", "-k", "2", "How much of the reef bleached?"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output[result.output.index("{") :])
+    assert body["answered"] is True
+    assert body["citations"][0]["article_id"] == "reef"
+    assert "half of the reef bleached" in body["answer"]
+
+
+def test_cli_ask_plain_and_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    result = runner.invoke(cli, ["ask", "--data-dir", data, AMBASSADOR])
+    assert result.exit_code == 0, result.output
+    assert "[1] China-Pakistan Ties Under Pressure Over Security Concerns" in result.output
+    result = runner.invoke(cli, ["ask", "--data-dir", data, "   "])
+    assert result.exit_code == 1
+    assert "Error: the question is empty" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from index.errors import CorpusError
 from index.models import Article
 from index.sources import SourceError, read_paths
 from qa.errors import QuestionError
+from qa.retrieve import METHODS, Method
 
 data_dir_option = click.option(
     "--data-dir",
@@ -43,6 +45,7 @@ def cli() -> None:
         qa serve --port 8000
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -143,6 +146,68 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
     from api.app import create_app
 
     uvicorn.run(create_app(_settings(data_dir)), host=host, port=port)
+
+
+@cli.command(name="eval")
+@click.argument("datasets", nargs=-1)
+@click.option(
+    "--method",
+    "methods",
+    multiple=True,
+    type=click.Choice(METHODS),
+    help="Retrieval method(s) to compare; repeat the option. Default: all three.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".cache/eval"),
+    show_default=True,
+    help="Where each dataset's data directory is kept (ingested once, reused).",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N queries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Draw recall@k curves per method to this PNG.",
+)
+def evaluate(
+    datasets: tuple[str, ...],
+    methods: tuple[Method, ...],
+    work_dir: Path,
+    limit: int | None,
+    as_json: bool,
+    chart: Path | None,
+) -> None:
+    """Measure retrieval, answer sentences and refusals through the real pipeline.
+
+    DATASETS are gold (the bundled article's hand-written questions), squad (SQuAD 2.0 dev
+    subset), scifact (BEIR SciFact test), a BEIR folder or a SQuAD .json; default: all three.
+    Each is ingested once into WORK_DIR/NAME; later runs reuse it.
+
+    \b
+    Example:
+        qa eval gold --method hybrid
+        qa eval --chart docs/recall.png --json > docs/eval.json
+    """
+    from api.evaluation import draw_chart, format_table, run_evaluation, to_json
+
+    settings = Settings().model_copy(update={"data_dir": work_dir})
+    try:
+        report = run_evaluation(
+            datasets or ("gold", "squad", "scifact"),
+            methods or METHODS,
+            settings,
+            load_embedder(settings),
+            limit=limit,
+            progress=not as_json,
+        )
+    except (ValueError, FileNotFoundError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if chart is not None:
+        draw_chart(report, chart)
+    click.echo(json.dumps(to_json(report), indent=2) if as_json else format_table(report))
 
 
 def main() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from api.settings import Settings
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder, SentenceTransformerEmbedder
+from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
+from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,24 @@ def ingest_default_corpus(corpus: Corpus, embedder: Embedder) -> IngestReport:
     return corpus.add_articles(articles, embedder)
 
 
+def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
+    """The refusal model stored with the index (the shipped calibration for a new index), with
+    the threshold from the settings if they set one."""
+    stored = corpus.stored_setting(REFUSAL_KEY)
+    if stored is None:
+        model = DEFAULT_REFUSAL
+        corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))
+    else:
+        try:
+            model = RefusalModel.from_dict(json.loads(stored))
+        except (ValueError, KeyError, TypeError) as exc:
+            message = f"the refusal model stored with the index is invalid: {exc}"
+            raise CorruptIndexError(message) from exc
+    if settings.refusal_threshold is not None:
+        model = replace(model, threshold=settings.refusal_threshold)
+    return model
+
+
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
     embedder = embedder or load_embedder(settings)
@@ -52,7 +73,14 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     if settings.ingest_default_corpus and not corpus.snapshot.articles:
         report = ingest_default_corpus(corpus, embedder)
         log.info("empty data directory: ingested the default corpus (%s)", report.summary())
-    answerer = Answerer(corpus, Retriever(embedder), min_score=settings.min_score)
+    retriever = Retriever(
+        embedder,
+        method=settings.retrieval_method,
+        dense_weight=settings.dense_weight,
+        sentence_weight=settings.sentence_weight,
+        max_per_article=settings.max_per_article,
+    )
+    answerer = Answerer(corpus, retriever, refusal=refusal_model(corpus, settings))
     return Services(settings=settings, embedder=embedder, corpus=corpus, answerer=answerer)
 
 

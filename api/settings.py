@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,8 +24,23 @@ class Settings(BaseSettings):
         True, description="Ingest the bundled article when the data directory is empty."
     )
     default_top_k: int = Field(5, ge=1, le=50)
-    min_score: float = Field(
-        0.35, description="Best passage score under which a question is refused."
+    retrieval_method: Literal["dense", "bm25", "hybrid"] = Field(
+        "hybrid", description="How passages are ranked."
+    )
+    dense_weight: float = Field(
+        0.6, ge=0, le=1, description="Hybrid: weight of the dense part against BM25."
+    )
+    sentence_weight: float = Field(
+        1.0, ge=0, description="Hybrid: weight of the best sentence's cosine in the dense part."
+    )
+    max_per_article: int | None = Field(
+        None, ge=1, description="Cap on citations from one article while others are left."
+    )
+    refusal_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Override the calibrated answer-probability threshold stored with the index.",
     )
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from tqdm import tqdm
 from index.chunk import chunk_article
 from index.embed import Embedder
 from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
+from index.lexical import LexicalIndex
 from index.models import Article, Passage
 from index.store import Database, StoredPassages, content_hash
 from index.vectors import VectorIndex, atomic_write_bytes
@@ -39,12 +40,36 @@ MANIFEST_FORMAT = 1
 
 
 @dataclass(frozen=True)
+class IndexConfig:
+    """How articles are cut and what text of a passage is indexed; fixed for a data directory."""
+
+    max_chars: int = 800
+    min_chars: int = 120
+    # Index each passage with its article's title in front (retrieval sees the topic of a
+    # paragraph that never names it); citations still quote the passage alone.
+    title_context: bool = True
+
+    def indexed_text(self, article: Article, passage: Passage) -> str:
+        """The text embedded and lexically indexed for a passage."""
+        return f"{article.title}. {passage.text}" if self.title_context else passage.text
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready values, as stored in the manifest."""
+        return {
+            "max_chars": self.max_chars,
+            "min_chars": self.min_chars,
+            "title_context": self.title_context,
+        }
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A consistent, read-only view of the corpus at one generation."""
 
     generation: int
     stored: StoredPassages
     vectors: VectorIndex
+    lexical: LexicalIndex  # positions follow ``stored.passages``
     articles: dict[str, tuple[Article, int]]  # id -> (article without text, passage count)
     position: dict[int, int]  # passage row id -> position in ``stored``
 
@@ -88,14 +113,6 @@ class IngestReport:
         return line + (f" ({self.passages} passages embedded)" if self.passages else "")
 
 
-EmbedText = Callable[[Article, Passage], str]
-
-
-def passage_text(article: Article, passage: Passage) -> str:
-    """The text embedded for a passage: the passage itself."""
-    return passage.text
-
-
 class Corpus:
     """Articles, passages and vectors in a data directory, opened for one embedding model."""
 
@@ -104,10 +121,7 @@ class Corpus:
         data_dir: Path | str,
         model_name: str,
         dimension: int,
-        *,
-        max_chars: int = 800,
-        min_chars: int = 120,
-        embed_text: EmbedText = passage_text,
+        config: IndexConfig | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         try:
@@ -116,9 +130,7 @@ class Corpus:
             raise CorruptIndexError(f"cannot create data directory {self.data_dir}: {exc}") from exc
         self.model_name = model_name
         self.dimension = dimension
-        self.max_chars = max_chars
-        self.min_chars = min_chars
-        self.embed_text = embed_text
+        self.config = config or IndexConfig()
         self._write_lock = threading.Lock()
         self.db = Database(self.data_dir / DB_FILE)
         self._check_model()
@@ -141,6 +153,15 @@ class Corpus:
             self.db.set_meta("dimension", str(self.dimension))
         elif model != self.model_name or int(dim or 0) != self.dimension:
             raise self._mismatch("database", model, int(dim or 0))
+        config = json.dumps(self.config.as_dict(), sort_keys=True)
+        stored_config = self.db.get_meta("index_config")
+        if stored_config is None:
+            self.db.set_meta("index_config", config)
+        elif stored_config != config:
+            raise IndexMismatchError(
+                f"the index in {self.data_dir} was built with settings {stored_config}, but "
+                f"{config} are configured; use a new data directory or the same settings"
+            )
         manifest = self.read_manifest()
         if manifest is not None and (
             manifest.get("model") != self.model_name or manifest.get("dimension") != self.dimension
@@ -178,30 +199,33 @@ class Corpus:
             if manifest is not None or stored.passages:
                 log.warning("vector index out of step with the database; rebuilding it")
             vectors = VectorIndex.build(stored.rowids, stored.vectors, self.dimension)
-            self._save_index(vectors, generation, stored)
+            self._save_index(vectors, generation)
         return self._snapshot_of(generation, stored, vectors)
 
     def _snapshot_of(
         self, generation: int, stored: StoredPassages, vectors: VectorIndex
     ) -> Snapshot:
+        articles = {a.id: (a, n) for a, n in self.db.articles()}
+        texts = [self.config.indexed_text(articles[p.article_id][0], p) for p in stored.passages]
         return Snapshot(
             generation=generation,
             stored=stored,
             vectors=vectors,
-            articles={a.id: (a, n) for a, n in self.db.articles()},
+            lexical=LexicalIndex(texts),
+            articles=articles,
             position={int(r): i for i, r in enumerate(stored.rowids)},
         )
 
-    def _save_index(self, vectors: VectorIndex, generation: int, stored: StoredPassages) -> None:
+    def _save_index(self, vectors: VectorIndex, generation: int) -> None:
         data = vectors.save(self.data_dir / VECTORS_FILE)
+        counts = self.db.counts()
         manifest = {
             "format": MANIFEST_FORMAT,
             "model": self.model_name,
             "dimension": self.dimension,
+            "index_config": self.config.as_dict(),
             "generation": generation,
-            "articles": len({p.article_id for p in stored.passages}),
-            "passages": len(stored.passages),
-            "sentences": int(stored.sentence_bounds[-1]),
+            **counts,
             "vectors_sha256": hashlib.sha256(data).hexdigest(),
         }
         atomic_write_bytes(
@@ -222,6 +246,15 @@ class Corpus:
             raise ArticleNotFoundError(article_id)
         return article
 
+    def stored_setting(self, key: str) -> str | None:
+        """A value stored with the index by a higher layer (e.g. a calibrated threshold)."""
+        return self.db.get_meta(f"setting:{key}")
+
+    def store_setting(self, key: str, value: str) -> None:
+        """Store a value with the index."""
+        with self._write_lock:
+            self.db.set_meta(f"setting:{key}", value)
+
     def close(self) -> None:
         """Close the database."""
         self.db.close()
@@ -239,8 +272,9 @@ class Corpus:
     ) -> IngestReport:
         """Add new articles and replace changed ones; unchanged ones cost nothing.
 
-        Articles are written in batches, each its own transaction, so an interrupted ingest keeps
-        the batches it finished. Returns the report (the one passed in, if any).
+        Articles are written in batches, each its own transaction followed by an index save, so
+        an interrupted ingest keeps the batches it finished. Readers see the new articles when the
+        whole call is done. Returns the report (the one passed in, if any).
         """
         if embedder.name != self.model_name or embedder.dimension != self.dimension:
             raise self._mismatch("caller", embedder.name, embedder.dimension)
@@ -253,25 +287,35 @@ class Corpus:
                     report.unchanged.append(article.id)
                 else:
                     todo[article.id] = article  # a later duplicate id wins
-            chunked = [(a, chunk_article(a, self.max_chars, self.min_chars)) for a in todo.values()]
+            if not todo:
+                return report
+            config = self.config
+            chunked = [
+                (a, chunk_article(a, config.max_chars, config.min_chars)) for a in todo.values()
+            ]
             total = sum(len(ps) + sum(len(p.sentences) for p in ps) for _, ps in chunked)
+            index = self._snapshot.vectors.copy()
             with tqdm(
                 total=total, unit="text", desc="embedding", disable=not progress, leave=False
             ) as bar:
                 for i in range(0, len(chunked), batch_articles):
                     batch = chunked[i : i + batch_articles]
-                    self._write_batch(batch, embedder, bar, known, report)
+                    self._write_batch(batch, embedder, index, bar)
+                    for article, passages in batch:
+                        (report.updated if article.id in known else report.added).append(article.id)
+                        report.passages += len(passages)
+            self._publish(index)
         return report
 
     def _write_batch(
         self,
         batch: Sequence[tuple[Article, list[Passage]]],
         embedder: Embedder,
+        index: VectorIndex,
         bar: tqdm[Any],
-        known: dict[str, str],
-        report: IngestReport,
     ) -> None:
-        texts = [self.embed_text(a, p) for a, ps in batch for p in ps]
+        """Embed a batch, commit it to the database, then apply it to ``index`` and save that."""
+        texts = [self.config.indexed_text(a, p) for a, ps in batch for p in ps]
         passage_vecs = embedder.embed_passages(texts)
         bar.update(len(texts))
         sentences = [s.text for _, ps in batch for p in ps for s in p.sentences]
@@ -283,21 +327,17 @@ class Corpus:
         with self.db.transaction() as conn:
             for article, passages in batch:
                 removed.extend(self.db.passage_rowids(conn, article.id))
-                n = len(passages)
                 per_passage = []
                 for p in passages:
                     per_passage.append(sentence_vecs[s_cursor : s_cursor + len(p.sentences)])
                     s_cursor += len(p.sentences)
-                added.extend(
-                    self.db.put_article(
-                        conn, article, passages, passage_vecs[p_cursor : p_cursor + n], per_passage
-                    )
-                )
+                n = len(passages)
+                vectors = passage_vecs[p_cursor : p_cursor + n]
+                added.extend(self.db.put_article(conn, article, passages, vectors, per_passage))
                 p_cursor += n
-        for article, passages in batch:
-            (report.updated if article.id in known else report.added).append(article.id)
-            report.passages += len(passages)
-        self._publish(removed, np.asarray(added, dtype=np.int64), passage_vecs)
+        index.remove(removed)
+        index.add(added, passage_vecs)
+        self._save_index(index, self.db.generation)
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article and its passages; raises ``ArticleNotFoundError``."""
@@ -306,16 +346,12 @@ class Corpus:
                 removed = self.db.passage_rowids(conn, article_id)
                 if not self.db.delete_article(conn, article_id):
                     raise ArticleNotFoundError(article_id)
-            self._publish(removed, np.zeros(0, dtype=np.int64), np.zeros((0, self.dimension)))
+            index = self._snapshot.vectors.copy()
+            index.remove(removed)
+            self._save_index(index, self.db.generation)
+            self._publish(index)
 
-    def _publish(
-        self, removed: Sequence[int], added: npt.NDArray[np.int64], vectors: npt.NDArray[Any]
-    ) -> None:
-        """Apply a committed change to a copy of the vector index, save it, swap the snapshot."""
-        index = self._snapshot.vectors.copy()
-        index.remove(removed)
-        index.add(added, vectors.astype(np.float32))
+    def _publish(self, index: VectorIndex) -> None:
+        """Swap in a snapshot of the committed database state with ``index`` as its vectors."""
         stored = self.db.load_passages(self.dimension)
-        generation = self.db.generation
-        self._save_index(index, generation, stored)
-        self._snapshot = self._snapshot_of(generation, stored, index)
+        self._snapshot = self._snapshot_of(self.db.generation, stored, index)

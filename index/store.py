@@ -127,6 +127,13 @@ class Database:
         """A counter bumped by every committed write."""
         return int(self.get_meta("generation") or 0)
 
+    def counts(self) -> dict[str, int]:
+        """Return the number of articles, passages and sentences stored."""
+        return {
+            table: int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+            for table in ("articles", "passages", "sentences")
+        }
+
     def article_hashes(self) -> dict[str, str]:
         """Return ``{article_id: content_hash}`` for every stored article."""
         rows = self._conn.execute("SELECT id, content_hash FROM articles")

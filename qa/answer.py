@@ -1,21 +1,36 @@
-"""The answering pipeline: retrieve, pick the best sentence, decide whether it answers, cite."""
+"""The answering pipeline: retrieve, decide whether the corpus answers, pick the sentence, cite."""
 
 from __future__ import annotations
 
-from index.corpus import Corpus
+from dataclasses import dataclass
+
+from index.corpus import Corpus, Snapshot
 from qa.errors import QuestionError
 from qa.extract import SentencePicker
 from qa.models import Answer, Citation, Hit
-from qa.retrieve import Retriever
+from qa.refusal import RefusalModel, refusal_features
+from qa.retrieve import Method, Query, Retriever
 
 MAX_TOP_K = 50
 MAX_SEARCH_K = 1000
+# Passages looked at for the refusal signals and the answer sentence, whatever top_k asks for.
+MIN_POOL = 10
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One question's retrieval: what the refusal model and the sentence picker look at."""
+
+    snapshot: Snapshot
+    query: Query
+    hits: list[Hit]
+    features: list[float]
 
 
 class Answerer:
     """Answers a question with a sentence quoted from the corpus, or refuses when nothing fits.
 
-    ``min_score`` is the passage score under which the best passage is taken not to answer.
+    Without a ``refusal`` model every question with any hit is answered.
     """
 
     def __init__(
@@ -23,26 +38,32 @@ class Answerer:
         corpus: Corpus,
         retriever: Retriever,
         picker: SentencePicker | None = None,
-        min_score: float = 0.35,
+        refusal: RefusalModel | None = None,
     ) -> None:
         self.corpus = corpus
         self.retriever = retriever
         self.picker = picker or SentencePicker()
-        self.min_score = min_score
+        self.refusal = refusal
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
+    def search(self, query: str, k: int = 10, method: Method | None = None) -> list[Hit]:
         """Return the ``k`` passages ranked best for ``query``, with no answer logic."""
         query = _checked(query, k, MAX_SEARCH_K)
-        return self.retriever.search(self.corpus.snapshot, self.retriever.encode(query), k)
+        return self.retriever.search(self.corpus.snapshot, self.retriever.encode(query), k, method)
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Return the answer to ``question`` with up to ``top_k`` citations in rank order."""
+    def retrieve(self, question: str, top_k: int = 5) -> Retrieval:
+        """Retrieve for ``question`` and compute the refusal signals."""
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = self.corpus.snapshot
         query = self.retriever.encode(question)
-        hits = self.retriever.search(snapshot, query, top_k)
-        answered = bool(hits) and hits[0].score >= self.min_score
-        picked = self.picker.pick(snapshot, question, query, hits) if answered else None
+        hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL))
+        return Retrieval(snapshot, query, hits, refusal_features(snapshot, query, hits))
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Return the answer to ``question`` with up to ``top_k`` citations in rank order."""
+        found = self.retrieve(question, top_k)
+        hits = found.hits[:top_k]
+        answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
+        picked = self.picker.pick(found.snapshot, found.query, hits) if answered else None
         citations = tuple(
             Citation(
                 rank=i + 1,
@@ -52,10 +73,10 @@ class Answerer:
             for i, hit in enumerate(hits)
         )
         if picked is None:
-            return Answer(question=question, answered=False, text=None, citations=citations)
+            return Answer(question=found.query.text, answered=False, text=None, citations=citations)
         index, sentence = picked
         return Answer(
-            question=question,
+            question=found.query.text,
             answered=True,
             text=f"{sentence.text} [{index + 1}]",
             citations=citations,

@@ -7,18 +7,21 @@ from collections.abc import Sequence
 import numpy as np
 
 from index.corpus import Snapshot
-from index.embed import Vectors
 from index.models import Span
 from index.text import tokenize
 from qa.models import Hit
+from qa.retrieve import Query
 
 
 class SentencePicker:
-    """Scores each sentence of the first ``passages`` hits by cosine to the question (from the
-    sentence vectors stored at ingest, so no extra model call) plus the share of the question's
-    words it contains, and returns the best one."""
+    """Picks the sentence that best answers among the first ``passages`` hits.
 
-    def __init__(self, passages: int = 3, overlap_weight: float = 0.3) -> None:
+    A sentence scores its cosine to the question (from the sentence vectors stored at ingest, so
+    no model call) plus ``overlap_weight`` times the share of the question's words it holds,
+    each word weighted by its IDF in the corpus, so rare words count and common ones barely do.
+    """
+
+    def __init__(self, passages: int = 3, overlap_weight: float = 0.4) -> None:
         if passages < 1:
             raise ValueError(f"passages must be at least 1, got {passages}")
         if overlap_weight < 0:
@@ -27,16 +30,18 @@ class SentencePicker:
         self.overlap_weight = overlap_weight
 
     def pick(
-        self, snapshot: Snapshot, question: str, query_vector: Vectors, hits: Sequence[Hit]
+        self, snapshot: Snapshot, query: Query, hits: Sequence[Hit]
     ) -> tuple[int, Span] | None:
         """Return ``(index into hits, sentence)`` of the best sentence, or None without hits."""
-        terms = set(tokenize(question))
+        idf = {t: snapshot.lexical.idf(t) for t in set(query.terms)}
+        total = sum(idf.values())
+        vector = np.asarray(query.vector, dtype=np.float32)
         best: tuple[float, int, Span] | None = None
-        query = np.asarray(query_vector, dtype=np.float32)
         for i, hit in enumerate(hits[: self.passages]):
-            cosines = snapshot.sentence_vectors(hit.rowid) @ query
+            cosines = snapshot.sentence_vectors(hit.rowid) @ vector
             for sentence, cosine in zip(hit.passage.sentences, cosines, strict=True):
-                overlap = len(terms & set(tokenize(sentence.text))) / len(terms) if terms else 0.0
+                shared = idf.keys() & set(tokenize(sentence.text))
+                overlap = sum(idf[t] for t in shared) / total if total else 0.0
                 score = float(cosine) + self.overlap_weight * overlap
                 if best is None or score > best[0]:
                     best = (score, i, sentence)

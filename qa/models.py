@@ -15,8 +15,9 @@ class Hit:
     passage: Passage
     article: Article  # metadata only; ``text`` may be empty
     score: float
-    dense: float | None = None
-    lexical: float | None = None
+    dense: float | None = None  # cosine of question and passage
+    sentence: float | None = None  # cosine of question and the passage's closest sentence
+    lexical: float | None = None  # BM25
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,180 @@
-"""Passage retrieval over a corpus snapshot."""
+"""Passage retrieval over a corpus snapshot: dense (FAISS), lexical (BM25), or both fused."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
+import numpy.typing as npt
 
 from index.corpus import Snapshot
 from index.embed import Embedder, Vectors
+from index.text import tokenize
 from qa.models import Hit
+
+Method = Literal["dense", "bm25", "hybrid"]
+METHODS: tuple[Method, ...] = ("dense", "bm25", "hybrid")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the retriever uses it: its words and its vector."""
+
+    text: str
+    terms: tuple[str, ...]
+    vector: Vectors
+
+
+def _best_sentence_cosines(
+    snapshot: Snapshot, positions: npt.NDArray[np.int64], vector: Vectors
+) -> npt.NDArray[np.float32]:
+    """For each passage position, the cosine of its sentence closest to ``vector``."""
+    bounds = snapshot.stored.sentence_bounds
+    starts, ends = bounds[positions], bounds[positions + 1]
+    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+    cosines = snapshot.stored.sentence_vectors[rows] @ vector
+    # Every passage holds at least one sentence, so each segment is non-empty.
+    offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+    return np.maximum.reduceat(cosines, offsets).astype(np.float32)
+
+
+def _minmax(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9:
+        return np.zeros_like(values)
+    return (values - low) / (high - low)
 
 
 class Retriever:
-    """Ranks passages for a question by cosine similarity of their embeddings."""
+    """Ranks passages for a question.
 
-    def __init__(self, embedder: Embedder) -> None:
+    ``hybrid`` takes the ``candidates`` best passages of each method and scores each by its dense
+    part (passage cosine plus ``sentence_weight`` times its best sentence's cosine, from the
+    sentence vectors stored at ingest) and its BM25 score; each part is rescaled over the pool to
+    [0, 1] and the rank is ``dense_weight * dense part + (1 - dense_weight) * bm25``.
+
+    ``max_per_article`` caps how many of the returned passages one article may fill while
+    passages of other articles are left; the cap relaxes when there are none.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        method: Method = "hybrid",
+        dense_weight: float = 0.6,
+        sentence_weight: float = 1.0,
+        candidates: int = 100,
+        max_per_article: int | None = None,
+    ) -> None:
         if not isinstance(embedder, Embedder):
             raise TypeError(f"embedder must implement the Embedder protocol, got {embedder!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        if not 0.0 <= dense_weight <= 1.0:
+            raise ValueError(f"dense_weight must be between 0 and 1, got {dense_weight}")
+        if sentence_weight < 0:
+            raise ValueError(f"sentence_weight must not be negative, got {sentence_weight}")
+        if candidates < 1:
+            raise ValueError(f"candidates must be at least 1, got {candidates}")
+        if max_per_article is not None and max_per_article < 1:
+            raise ValueError(f"max_per_article must be at least 1, got {max_per_article}")
         self.embedder = embedder
+        self.method: Method = method
+        self.dense_weight = dense_weight
+        self.sentence_weight = sentence_weight
+        self.candidates = candidates
+        self.max_per_article = max_per_article
 
-    def encode(self, question: str) -> Vectors:
-        """The question's vector: the one model call a question costs."""
-        return self.embedder.embed_query(question)
+    def encode(self, question: str) -> Query:
+        """Tokenize and embed the question: the one model call a question costs."""
+        return Query(question, tuple(tokenize(question)), self.embedder.embed_query(question))
 
-    def search(self, snapshot: Snapshot, query_vector: Vectors, k: int) -> list[Hit]:
+    def search(
+        self, snapshot: Snapshot, query: Query, k: int, method: Method | None = None
+    ) -> list[Hit]:
         """Return the ``k`` best passages, best first."""
+        method = method or self.method
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        if snapshot.passage_count == 0 or k < 1:
+            return []
+        pool = max(self.candidates, k * 3)
+        lexical_all = snapshot.lexical.scores(query.terms)
+        positions = self._pool(snapshot, query, lexical_all, pool, method)
+        vector = np.asarray(query.vector, dtype=np.float32)
+        dense = snapshot.stored.vectors[positions] @ vector
+        sentence = _best_sentence_cosines(snapshot, positions, vector)
+        lexical = lexical_all[positions]
+        if method == "dense":
+            fused = dense
+        elif method == "bm25":
+            fused = lexical
+        else:
+            w = self.dense_weight
+            semantic = dense + self.sentence_weight * sentence
+            fused = w * _minmax(semantic) + (1 - w) * _minmax(lexical)
+        order = np.argsort(-fused, kind="stable")
+        ranked = self._diversify(snapshot, positions[order], k)
+        where = {int(p): i for i, p in enumerate(positions)}
         hits = []
-        for rowid, score in snapshot.vectors.search(np.asarray(query_vector), k):
-            passage = snapshot.passage(rowid)
-            article, _ = snapshot.articles[passage.article_id]
+        for pos in ranked:
+            i = where[pos]
+            passage = snapshot.stored.passages[pos]
             hits.append(
-                Hit(rowid=rowid, passage=passage, article=article, score=score, dense=score)
+                Hit(
+                    rowid=int(snapshot.stored.rowids[pos]),
+                    passage=passage,
+                    article=snapshot.articles[passage.article_id][0],
+                    score=float(fused[i]),
+                    dense=float(dense[i]),
+                    sentence=float(sentence[i]),
+                    lexical=float(lexical[i]),
+                )
             )
         return hits
+
+    def _pool(
+        self,
+        snapshot: Snapshot,
+        query: Query,
+        lexical_all: npt.NDArray[np.float32],
+        pool: int,
+        method: Method,
+    ) -> npt.NDArray[np.int64]:
+        """Positions of the candidate passages: each method's best ``pool``."""
+        found: list[int] = []
+        if method in ("dense", "hybrid"):
+            found.extend(
+                snapshot.position[rowid] for rowid, _ in snapshot.vectors.search(query.vector, pool)
+            )
+        if method in ("bm25", "hybrid"):
+            n = min(pool, len(lexical_all))
+            top = np.argpartition(-lexical_all, n - 1)[:n]
+            found.extend(int(p) for p in top if lexical_all[p] > 0)
+        return np.asarray(sorted(set(found)), dtype=np.int64)
+
+    def _diversify(self, snapshot: Snapshot, order: npt.NDArray[np.int64], k: int) -> list[int]:
+        """The first ``k`` positions, at most ``max_per_article`` per article while others
+        remain."""
+        if self.max_per_article is None:
+            return [int(p) for p in order[:k]]
+        taken: list[int] = []
+        held_back: list[int] = []
+        per_article: dict[str, int] = {}
+        for pos in order:
+            article_id = snapshot.stored.passages[int(pos)].article_id
+            if per_article.get(article_id, 0) < self.max_per_article:
+                per_article[article_id] = per_article.get(article_id, 0) + 1
+                taken.append(int(pos))
+                if len(taken) == k:
+                    return taken
+            else:
+                held_back.append(int(pos))
+        return taken + held_back[: k - len(taken)]
+
+
+def article_ranking(hits: Sequence[Hit]) -> list[str]:
+    """Article ids in the order of their best passage."""
+    return list(dict.fromkeys(h.article.id for h in hits))

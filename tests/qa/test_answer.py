@@ -7,13 +7,16 @@ import pytest
 from index.corpus import Corpus
 from qa.answer import Answerer
 from qa.errors import QuestionError
+from qa.refusal import RefusalModel
 from qa.retrieve import Retriever
 from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
 def answerer(corpus: Corpus, embedder: FakeEmbedder) -> Answerer:
-    return Answerer(corpus, Retriever(embedder), min_score=0.3)
+    # Answer when the best passage's cosine reaches 0.3.
+    refusal = RefusalModel(weights=(10.0, 0.0), bias=-3.0, threshold=0.5)
+    return Answerer(corpus, Retriever(embedder), refusal=refusal)
 
 
 def test_answer_quotes_the_best_sentence_with_its_marker(answerer: Answerer) -> None:

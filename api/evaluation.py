@@ -1,0 +1,189 @@
+"""``qa eval``: ingest each evaluation dataset into its own data directory, then measure it through
+the same services the API answers with."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from api.services import Services, build_services
+from api.settings import Settings
+from index.embed import Embedder
+from index.sources import default_corpus_dir
+from qa.datasets import Dataset, load_beir, load_gold, load_squad
+from qa.evaluate import Evaluator, RefusalScores, RetrievalScores, refusal
+from qa.retrieve import Method
+
+EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
+DATASETS = {
+    "gold": lambda: load_gold(EVAL_DIR / "gold" / "diplomat.jsonl", default_corpus_dir()),
+    "squad": lambda: load_squad(EVAL_DIR / "squad2-dev" / "dev-v2.0.json"),
+    "scifact": lambda: load_beir(EVAL_DIR / "scifact", "test"),
+}
+
+
+def load_dataset(name_or_path: str) -> Dataset:
+    """A dataset by name (gold, squad, scifact) or path (BEIR folder or SQuAD .json)."""
+    if name_or_path in DATASETS:
+        return DATASETS[name_or_path]()
+    path = Path(name_or_path)
+    if path.is_dir() and (path / "corpus.jsonl").exists():
+        return load_beir(path)
+    if path.suffix == ".json" and path.is_file():
+        return load_squad(path)
+    raise ValueError(
+        f"unknown dataset {name_or_path!r}: use gold, squad, scifact, a BEIR folder or a SQuAD"
+        " .json file"
+    )
+
+
+@dataclass
+class DatasetResult:
+    """Everything measured on one dataset."""
+
+    name: str
+    kind: str
+    articles: int
+    passages: int
+    retrieval: list[RetrievalScores] = field(default_factory=list)
+    answer_queries: int = 0
+    answer_accuracy: float | None = None
+    refusal: RefusalScores | None = None
+    seconds: float = 0.0
+
+
+def open_dataset(
+    dataset: Dataset, settings: Settings, embedder: Embedder, progress: bool
+) -> Services:
+    """Services on the dataset's own data directory, with its articles ingested (once)."""
+    services = build_services(
+        settings.model_copy(
+            update={"data_dir": settings.data_dir / dataset.name, "ingest_default_corpus": False}
+        ),
+        embedder=embedder,
+    )
+    services.corpus.add_articles(dataset.articles, embedder, progress=progress)
+    return services
+
+
+def run_evaluation(
+    names: Sequence[str],
+    methods: Sequence[Method],
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    limit: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Measure each dataset; with squad and scifact both given, also the cross-domain refusal
+    (SQuAD's answerable questions against SciFact's claims, both asked of the SQuAD corpus)."""
+    results: list[DatasetResult] = []
+    loaded = {name: load_dataset(name) for name in names}
+    cross: RefusalScores | None = None
+    for name, dataset in loaded.items():
+        started = time.perf_counter()
+        if limit is not None:
+            dataset = Dataset(dataset.name, dataset.kind, dataset.articles, dataset.queries[:limit])
+        services = open_dataset(dataset, settings, embedder, progress)
+        try:
+            snapshot = services.corpus.snapshot
+            evaluator = Evaluator(services.answerer, dataset)
+            result = DatasetResult(
+                name=name,
+                kind=dataset.kind,
+                articles=len(snapshot.articles),
+                passages=snapshot.passage_count,
+                retrieval=[evaluator.retrieval(m) for m in methods],
+            )
+            if dataset.kind in ("gold", "squad"):
+                result.answer_queries, result.answer_accuracy = evaluator.answer_accuracy()
+            if dataset.kind == "gold":
+                result.refusal = refusal(
+                    services.answerer,
+                    [q.text for q in dataset.queries if q.answerable],
+                    [q.text for q in dataset.queries if not q.answerable],
+                )
+            if dataset.kind == "squad" and "scifact" in loaded:
+                claims = [q.text for q in loaded["scifact"].queries][:limit]
+                answerable = [q.text for q in dataset.queries if q.answerable]
+                cross = refusal(services.answerer, answerable, claims)
+            result.seconds = time.perf_counter() - started
+            results.append(result)
+        finally:
+            services.close()
+    return {"datasets": results, "cross_domain_refusal": cross}
+
+
+def to_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as JSON-ready values."""
+    from dataclasses import asdict
+
+    cross = report["cross_domain_refusal"]
+    return {
+        "datasets": [asdict(r) for r in report["datasets"]],
+        "cross_domain_refusal": asdict(cross) if cross else None,
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as aligned text tables."""
+    lines = [
+        f"{'dataset':<10} {'method':<7} {'queries':>7} {'nDCG@10':>8} {'MRR@10':>7} "
+        + " ".join(f"{'R@' + str(k):>6}" for k in (1, 3, 5, 10, 100))
+    ]
+    for r in report["datasets"]:
+        for s in r.retrieval:
+            lines.append(
+                f"{r.name:<10} {s.method:<7} {s.queries:>7} {s.ndcg_at_10:>8.3f} "
+                f"{s.mrr_at_10:>7.3f} "
+                + " ".join(f"{s.recall[k]:>6.3f}" for k in (1, 3, 5, 10, 100))
+            )
+    lines.append("")
+    for r in report["datasets"]:
+        parts = [f"{r.name}: {r.articles} articles, {r.passages} passages, {r.seconds:.0f} s"]
+        if r.answer_accuracy is not None:
+            parts.append(
+                f"answer sentence holds the span {r.answer_accuracy:.3f} ({r.answer_queries} q)"
+            )
+        if r.refusal is not None:
+            parts.append(_refusal_line(r.refusal))
+        lines.append("; ".join(parts))
+    cross = report["cross_domain_refusal"]
+    if cross is not None:
+        lines.append("squad answerable vs scifact claims: " + _refusal_line(cross))
+    return "\n".join(lines)
+
+
+def _refusal_line(r: RefusalScores) -> str:
+    return (
+        f"refusal precision {r.precision:.3f} recall {r.recall:.3f}, answerable refused "
+        f"{r.false_refusals:.3f} ({r.answerable} in / {r.unanswerable} out)"
+    )
+
+
+def draw_chart(report: dict[str, Any], path: Path) -> None:
+    """Recall@k curves per method, one panel per dataset, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = report["datasets"]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False)
+    for ax, r in zip(axes[0], datasets, strict=True):
+        for s in r.retrieval:
+            ks = sorted(s.recall)
+            ax.plot(ks, [s.recall[k] for k in ks], marker="o", label=s.method)
+        ax.set_xscale("log")
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set_title(f"{r.name} ({r.retrieval[0].queries} queries)")
+        ax.set_xlabel("k")
+        ax.set_ylabel("recall@k")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,130 @@
+"""Evaluation datasets read into articles and judged queries.
+
+Three layouts: BEIR (``corpus.jsonl``, ``queries_<split>.jsonl``, ``qrels/<split>[_cited].tsv``),
+SQuAD 2.0 JSON (each paragraph becomes an article), and the project's gold JSONL on the default
+corpus (``{"id", "question", "answers": [spans], "answerable"}``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from index.clean import normalise_text, slugify
+from index.models import Article
+from index.sources import SourceError, read_paths
+
+Kind = Literal["beir", "squad", "gold"]
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    """A question with what counts as a right answer.
+
+    ``relevant`` maps article ids to grades (BEIR, SQuAD); ``answers`` are exact spans of the
+    article text (SQuAD, gold); an unanswerable question has neither.
+    """
+
+    id: str
+    text: str
+    answerable: bool
+    relevant: Mapping[str, int] = field(default_factory=dict)
+    answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Articles to ingest and the queries to ask of them."""
+
+    name: str
+    kind: Kind
+    articles: list[Article]
+    queries: list[EvalQuery]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_beir(folder: Path, split: str = "test") -> Dataset:
+    """A BEIR dataset folder; queries without judgements are left out, as BEIR does."""
+    articles = [
+        Article(
+            id=str(doc["_id"]),
+            title=normalise_text(str(doc.get("title") or doc["_id"])).strip(),
+            text=normalise_text(str(doc["text"])).strip(),
+        )
+        for doc in _read_jsonl(folder / "corpus.jsonl")
+        if str(doc.get("text") or "").strip()
+    ]
+    qrels_path = next(
+        (
+            p
+            for p in (folder / "qrels" / f"{split}.tsv", folder / "qrels" / f"{split}_cited.tsv")
+            if p.exists()
+        ),
+        None,
+    )
+    if qrels_path is None:
+        raise FileNotFoundError(f"no qrels/{split}.tsv in {folder}")
+    qrels: dict[str, dict[str, int]] = {}
+    with open(qrels_path, encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if int(row["score"]) > 0:
+                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    queries = [
+        EvalQuery(
+            id=str(q["_id"]), text=str(q["text"]), answerable=True, relevant=qrels[str(q["_id"])]
+        )
+        for q in _read_jsonl(folder / f"queries_{split}.jsonl")
+        if str(q["_id"]) in qrels
+    ]
+    return Dataset(name=folder.name, kind="beir", articles=articles, queries=queries)
+
+
+def load_squad(path: Path) -> Dataset:
+    """SQuAD 2.0 JSON: each paragraph is an article titled after its Wikipedia page."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    articles: list[Article] = []
+    queries: list[EvalQuery] = []
+    for page in data["data"]:
+        title = page["title"].replace("_", " ")
+        for j, paragraph in enumerate(page["paragraphs"]):
+            article_id = f"{slugify(title)}-{j}"
+            articles.append(Article(id=article_id, title=title, text=paragraph["context"].strip()))
+            for qa in paragraph["qas"]:
+                answerable = not qa.get("is_impossible", False)
+                queries.append(
+                    EvalQuery(
+                        id=qa["id"],
+                        text=qa["question"].strip(),
+                        answerable=answerable,
+                        relevant={article_id: 1} if answerable else {},
+                        answers=tuple(dict.fromkeys(a["text"] for a in qa["answers"])),
+                    )
+                )
+    return Dataset(name=path.parent.name, kind="squad", articles=articles, queries=queries)
+
+
+def load_gold(path: Path, corpus: Path) -> Dataset:
+    """The gold JSONL with the articles it is about (a file or folder, as ``qa ingest`` reads)."""
+    articles = []
+    for item in read_paths([corpus]):
+        if isinstance(item, SourceError):
+            raise ValueError(f"{item.source}: {item.reason}")
+        articles.append(item)
+    queries = [
+        EvalQuery(
+            id=str(q["id"]),
+            text=str(q["question"]),
+            answerable=bool(q["answerable"]),
+            answers=tuple(str(a) for a in q.get("answers", [])),  # type: ignore[attr-defined]
+        )
+        for q in _read_jsonl(path)
+    ]
+    return Dataset(name=path.stem, kind="gold", articles=articles, queries=queries)

@@ -1,0 +1,163 @@
+"""Retrieval, answer and refusal metrics, computed by running the answering pipeline itself."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from qa.answer import Answerer
+from qa.datasets import Dataset, EvalQuery
+from qa.retrieve import Method, article_ranking
+
+RECALL_KS = (1, 2, 3, 5, 10, 20, 50, 100)
+# Passages fetched per query for article-level metrics: enough to fill 100 distinct articles
+# when an article has a few passages.
+ARTICLE_POOL = 400
+
+
+def ndcg(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
+    """nDCG@k with graded relevance (the BEIR/trec_eval definition)."""
+    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(grade / math.log2(i + 2) for i, grade in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
+    """Share of the relevant items found in the first ``k``."""
+    if not relevant:
+        return 0.0
+    return len(set(ranked[:k]) & set(relevant)) / len(relevant)
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
+    """1/rank of the first relevant item within ``k`` (0 if none)."""
+    for i, doc in enumerate(ranked[:k]):
+        if doc in relevant:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
+def _contains_span(text: str, spans: Iterable[str]) -> bool:
+    flat = " ".join(text.split())
+    return any(" ".join(span.split()) in flat for span in spans)
+
+
+def judged_spans(query: EvalQuery, article_text: str) -> tuple[str, ...]:
+    """The answer spans that pin one place in the text (all of them if none does)."""
+    unique = tuple(s for s in query.answers if article_text.count(s) == 1)
+    return unique or query.answers
+
+
+@dataclass
+class RetrievalScores:
+    """Ranking quality of one method on one dataset."""
+
+    method: str
+    queries: int
+    ndcg_at_10: float
+    mrr_at_10: float
+    recall: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class RefusalScores:
+    """How well "not in the articles" separates the two sets of questions.
+
+    Precision: of the refused questions, the share that truly were out of corpus. Recall: of
+    the out-of-corpus questions, the share refused. ``false_refusals``: share of answerable ones
+    refused.
+    """
+
+    answerable: int
+    unanswerable: int
+    precision: float
+    recall: float
+    false_refusals: float
+
+
+class Evaluator:
+    """Runs a dataset's queries through an ``Answerer`` already holding the dataset's articles."""
+
+    def __init__(self, answerer: Answerer, dataset: Dataset) -> None:
+        self.answerer = answerer
+        self.dataset = dataset
+        self._texts = {a.id: a.text for a in dataset.articles}
+
+    def _relevant(self, query: EvalQuery) -> dict[str, int]:
+        if self.dataset.kind != "gold":
+            return dict(query.relevant)
+        # The gold set judges passages: the one holding the answer span.
+        relevant = {}
+        for passage in self.answerer.corpus.snapshot.stored.passages:
+            spans = judged_spans(query, self._texts[passage.article_id])
+            if any(span in passage.text for span in spans):
+                relevant[passage.id] = 1
+        return relevant
+
+    def _ranking(self, query: EvalQuery, method: Method) -> list[str]:
+        if self.dataset.kind == "gold":
+            hits = self.answerer.search(query.text, max(RECALL_KS), method)
+            return [h.passage.id for h in hits]
+        return article_ranking(self.answerer.search(query.text, ARTICLE_POOL, method))
+
+    def retrieval(self, method: Method) -> RetrievalScores:
+        """nDCG@10, MRR@10 and recall@k over the answerable queries."""
+        rows = []
+        for query in self.dataset.queries:
+            if not query.answerable:
+                continue
+            relevant = self._relevant(query)
+            ranked = self._ranking(query, method)
+            rows.append((ranked, relevant))
+        return RetrievalScores(
+            method=method,
+            queries=len(rows),
+            ndcg_at_10=_mean(ndcg(r, rel, 10) for r, rel in rows),
+            mrr_at_10=_mean(reciprocal_rank(r, rel, 10) for r, rel in rows),
+            recall={k: _mean(recall(r, rel, k) for r, rel in rows) for k in RECALL_KS},
+        )
+
+    def answer_accuracy(self, limit: int | None = None) -> tuple[int, float]:
+        """Share of answerable queries whose ``answer`` holds an answer span."""
+        queries = [q for q in self.dataset.queries if q.answerable and q.answers][:limit]
+        right = 0
+        for query in queries:
+            answer = self.answerer.ask(query.text)
+            text = answer.text or ""
+            article_id = next(iter(query.relevant), None)
+            spans = (
+                judged_spans(query, self._texts[article_id])
+                if article_id
+                else judged_spans(query, "\n".join(self._texts.values()))
+            )
+            right += answer.answered and _contains_span(text, spans)
+        return len(queries), right / len(queries) if queries else 0.0
+
+
+def refusal(
+    answerer: Answerer, answerable: Sequence[str], unanswerable: Sequence[str]
+) -> RefusalScores:
+    """Ask both sets through ``answerer.ask`` and score the refusals."""
+    refused_in = sum(not answerer.ask(q).answered for q in answerable)
+    refused_out = sum(not answerer.ask(q).answered for q in unanswerable)
+    refused = refused_in + refused_out
+    return RefusalScores(
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        precision=refused_out / refused if refused else 1.0,
+        recall=refused_out / len(unanswerable) if unanswerable else 0.0,
+        false_refusals=refused_in / len(answerable) if answerable else 0.0,
+    )
+
+
+def as_json(value: Any) -> Any:
+    """Dataclass results as plain JSON-ready values."""
+    return asdict(value) if hasattr(value, "__dataclass_fields__") else value

@@ -1,0 +1,92 @@
+"""Deciding "not in the articles": a logistic model over retrieval signals, calibrated on data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from index.corpus import Snapshot
+from qa.models import Hit
+from qa.retrieve import Query
+
+# The share of the question's words the corpus knows was measured too and left out: it separates
+# SQuAD questions (written while reading the paragraph) from SciFact claims well, but paraphrased
+# questions about one article know few of its words, and 60 % of the gold set's answerable
+# questions were refused with it (docs/EVALUATION.md).
+FEATURES = ("dense", "sentence")
+
+
+def refusal_features(snapshot: Snapshot, query: Query, hits: Sequence[Hit]) -> list[float]:
+    """The signals: the best passage cosine and the best sentence cosine among the hits."""
+    dense = max((h.dense or 0.0 for h in hits), default=0.0)
+    sentence = max((h.sentence or 0.0 for h in hits), default=0.0)
+    return [dense, sentence]
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    """``P(answerable) = sigmoid(bias + weights · features)``; answer when it reaches
+    ``threshold``."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, features: Sequence[float]) -> float:
+        """The model's probability that the corpus answers the question."""
+        z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def answers(self, features: Sequence[float]) -> bool:
+        """Whether the question is taken to be answered by the corpus."""
+        return self.probability(features) >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, as stored with an index."""
+        return {"features": list(FEATURES), **asdict(self), "weights": list(self.weights)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RefusalModel:
+        """Read the form written by ``to_dict``; raises ``ValueError`` if it does not fit."""
+        if list(data.get("features", [])) != list(FEATURES):
+            raise ValueError(f"refusal model features {data.get('features')} are not {FEATURES}")
+        weights = tuple(float(w) for w in data["weights"])
+        return cls(weights=weights, bias=float(data["bias"]), threshold=float(data["threshold"]))
+
+
+def fit_refusal(
+    answerable: npt.NDArray[np.float64],
+    unanswerable: npt.NDArray[np.float64],
+    max_false_refusals: float = 0.05,
+    l2: float = 1e-3,
+) -> RefusalModel:
+    """Fit the logistic model (Newton's method, balanced class weights), then set the threshold
+    as high as it goes while refusing at most ``max_false_refusals`` of the answerable set."""
+    x = np.vstack([answerable, unanswerable])
+    x = np.hstack([np.ones((len(x), 1)), x])
+    y = np.concatenate([np.ones(len(answerable)), np.zeros(len(unanswerable))])
+    sample_weight = np.where(y == 1, 0.5 / len(answerable), 0.5 / len(unanswerable))
+    beta = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -60, 60)))
+        gradient = x.T @ (sample_weight * (p - y)) + l2 * beta
+        hessian = (x * (sample_weight * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(beta))
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights, bias = tuple(float(b) for b in beta[1:]), float(beta[0])
+    probabilities = np.sort([RefusalModel(weights, bias, 0.5).probability(f) for f in answerable])
+    threshold = float(probabilities[math.floor(max_false_refusals * len(probabilities))])
+    return RefusalModel(weights, bias, round(threshold, 6))
+
+
+REFUSAL_KEY = "refusal"
+# Fitted by `qa calibrate` (SQuAD answerable questions against SciFact train claims, both asked
+# of the SQuAD paragraphs); written into every new index, where it can be re-fitted.
+DEFAULT_REFUSAL = RefusalModel(weights=(5.28, 7.53), bias=-6.29, threshold=0.350972)

@@ -74,7 +74,9 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> No
             articles.append(item)
     embedder = load_embedder(settings)
     try:
-        corpus = Corpus(settings.data_dir, embedder.name, embedder.dimension)
+        corpus = Corpus(
+            settings.data_dir, embedder.name, embedder.dimension, settings.index_config()
+        )
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -208,6 +210,121 @@ def evaluate(
     if chart is not None:
         draw_chart(report, chart)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else format_table(report))
+
+
+@cli.command()
+@click.option(
+    "--max-false-refusals",
+    type=click.FloatRange(0.0, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Share of answerable calibration questions the threshold may refuse.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".cache/eval"),
+    show_default=True,
+    help="Where the SQuAD data directory is kept (as for qa eval).",
+)
+@click.option(
+    "--store",
+    "store_in",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Store the fitted model with the index in this data directory; repeat for several.",
+)
+def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, ...]) -> None:
+    """Fit the "not in the articles" decision and print it as JSON.
+
+    The model is fitted on SQuAD's answerable questions against SciFact's train claims (both
+    asked of the SQuAD paragraphs) and scored on held-out halves. New indexes get the shipped
+    fit; --store replaces the one stored with an existing index. QA_REFUSAL_THRESHOLD overrides
+    the threshold at run time.
+
+    \b
+    Example:
+        qa calibrate --max-false-refusals 0.05 --store data
+    """
+    from api.evaluation import calibrate as fit
+    from qa.refusal import REFUSAL_KEY
+
+    settings = Settings().model_copy(update={"data_dir": work_dir})
+    embedder = load_embedder(settings)
+    try:
+        model, held_out = fit(settings, embedder, max_false_refusals)
+    except (ValueError, FileNotFoundError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(model.to_dict(), indent=2))
+    click.echo(
+        f"held out: {held_out.false_refusals:.3f} of {held_out.answerable} answerable refused, "
+        f"{held_out.recall:.3f} of {held_out.unanswerable} claims refused, "
+        f"precision {held_out.precision:.3f}",
+        err=True,
+    )
+    for data_dir in store_in:
+        try:
+            config = _settings(data_dir).index_config()
+            corpus = Corpus(data_dir, embedder.name, embedder.dimension, config)
+        except CorpusError as exc:
+            raise click.ClickException(str(exc)) from exc
+        corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))
+        corpus.close()
+        click.echo(f"stored with the index in {data_dir}", err=True)
+
+
+@cli.command()
+@data_dir_option
+@click.option("-n", "--rounds", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.argument(
+    "questions",
+    required=False,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
+    """Time questions through the answering pipeline and print latency percentiles.
+
+    QUESTIONS is a JSONL file with a "question" field per line; default: the gold set of the
+    bundled article. Each question is asked ROUNDS times after one warm-up pass.
+
+    \b
+    Example:
+        qa bench --data-dir data -n 5
+    """
+    import statistics
+    import time
+
+    from api.evaluation import EVAL_DIR
+
+    path = questions or EVAL_DIR / "gold" / "diplomat.jsonl"
+    with open(path, encoding="utf-8") as fh:
+        texts = [json.loads(line)["question"] for line in fh if line.strip()]
+    services = build_services(_settings(data_dir))
+    try:
+        answerer = services.answerer
+        for text in texts:
+            answerer.ask(text)
+        timings = []
+        for _ in range(rounds):
+            for text in texts:
+                started = time.perf_counter()
+                answerer.ask(text)
+                timings.append((time.perf_counter() - started) * 1000)
+        encode = []
+        for text in texts:
+            started = time.perf_counter()
+            services.embedder.embed_query(text)
+            encode.append((time.perf_counter() - started) * 1000)
+    finally:
+        services.close()
+    timings.sort()
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    click.echo(
+        f"{len(timings)} questions over {services.corpus.snapshot.passage_count} passages: "
+        f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
+        f"mean {statistics.fmean(timings):.1f} ms; one query encode alone: "
+        f"median {statistics.median(encode):.1f} ms"
+    )
 
 
 def main() -> None:

@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from api.services import Services, build_services
 from api.settings import Settings
 from index.embed import Embedder
 from index.sources import default_corpus_dir
+from qa.answer import Answerer
 from qa.datasets import Dataset, load_beir, load_gold, load_squad
-from qa.evaluate import Evaluator, RefusalScores, RetrievalScores, refusal
+from qa.evaluate import DiversityScores, Evaluator, RefusalScores, RetrievalScores, refusal
+from qa.refusal import RefusalModel, fit_refusal
 from qa.retrieve import Method
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
@@ -49,6 +53,7 @@ class DatasetResult:
     articles: int
     passages: int
     retrieval: list[RetrievalScores] = field(default_factory=list)
+    diversity: list[DiversityScores] = field(default_factory=list)
     answer_queries: int = 0
     answer_accuracy: float | None = None
     refusal: RefusalScores | None = None
@@ -59,10 +64,12 @@ def open_dataset(
     dataset: Dataset, settings: Settings, embedder: Embedder, progress: bool
 ) -> Services:
     """Services on the dataset's own data directory, with its articles ingested (once)."""
+    # One data directory per dataset and index configuration, so that runs comparing
+    # configurations each keep their ingested copy.
+    config = f"c{settings.max_chars}-m{settings.min_chars}-t{int(settings.title_context)}"
+    data_dir = settings.data_dir / dataset.name / config
     services = build_services(
-        settings.model_copy(
-            update={"data_dir": settings.data_dir / dataset.name, "ingest_default_corpus": False}
-        ),
+        settings.model_copy(update={"data_dir": data_dir, "ingest_default_corpus": False}),
         embedder=embedder,
     )
     services.corpus.add_articles(dataset.articles, embedder, progress=progress)
@@ -98,6 +105,8 @@ def run_evaluation(
                 passages=snapshot.passage_count,
                 retrieval=[evaluator.retrieval(m) for m in methods],
             )
+            if dataset.kind == "beir":
+                result.diversity = [evaluator.diversity(cap) for cap in (None, 2, 1)]
             if dataset.kind in ("gold", "squad"):
                 result.answer_queries, result.answer_accuracy = evaluator.answer_accuracy()
             if dataset.kind == "gold":
@@ -115,6 +124,33 @@ def run_evaluation(
         finally:
             services.close()
     return {"datasets": results, "cross_domain_refusal": cross}
+
+
+def calibrate(
+    settings: Settings,
+    embedder: Embedder,
+    max_false_refusals: float = 0.05,
+    progress: bool = True,
+) -> tuple[RefusalModel, RefusalScores]:
+    """Fit the refusal model: SQuAD's answerable questions (every other one) against SciFact's
+    train claims, both asked of the SQuAD paragraphs; then score it on the held-out half of SQuAD
+    against SciFact's test claims. Returns the model and the held-out scores."""
+    squad = load_dataset("squad")
+    services = open_dataset(squad, settings, embedder, progress)
+    try:
+        answerer = services.answerer
+        answerable = [q.text for q in squad.queries if q.answerable]
+        train_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "train").queries]
+        test_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "test").queries]
+
+        def features(questions: Sequence[str]) -> Any:
+            return np.array([answerer.retrieve(q).features for q in questions])
+
+        model = fit_refusal(features(answerable[0::2]), features(train_claims), max_false_refusals)
+        held_out = Answerer(answerer.corpus, answerer.retriever, answerer.picker, model)
+        return model, refusal(held_out, answerable[1::2], test_claims)
+    finally:
+        services.close()
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +186,12 @@ def format_table(report: dict[str, Any]) -> str:
             )
         if r.refusal is not None:
             parts.append(_refusal_line(r.refusal))
+        for d in r.diversity:
+            cap = "no cap" if d.max_per_article is None else f"at most {d.max_per_article}/article"
+            parts.append(
+                f"top {d.k} passages, {cap}: {d.distinct_articles:.2f} articles, "
+                f"relevant covered {d.article_recall:.3f}"
+            )
         lines.append("; ".join(parts))
     cross = report["cross_domain_refusal"]
     if cross is not None:

@@ -13,7 +13,7 @@ from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
-from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY, RefusalModel
+from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,23 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
     """The refusal model stored with the index (the shipped calibration for a new index), with
     the threshold from the settings if they set one."""
     stored = corpus.stored_setting(REFUSAL_KEY)
-    if stored is None:
+    try:
+        data = json.loads(stored) if stored is not None else None
+    except ValueError as exc:
+        raise CorruptIndexError(
+            f"the refusal model stored with the index is not JSON: {exc}"
+        ) from exc
+    if isinstance(data, dict) and data.get("features") != list(FEATURES):
+        # Fitted on other signals than this version computes: it cannot be applied.
+        log.warning("the stored refusal model uses other features; using the shipped one")
+        data = None
+    if data is None:
         model = DEFAULT_REFUSAL
         corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))
     else:
         try:
-            model = RefusalModel.from_dict(json.loads(stored))
-        except (ValueError, KeyError, TypeError) as exc:
+            model = RefusalModel.from_dict(data)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             message = f"the refusal model stored with the index is invalid: {exc}"
             raise CorruptIndexError(message) from exc
     if settings.refusal_threshold is not None:
@@ -69,7 +79,7 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
     embedder = embedder or load_embedder(settings)
-    corpus = Corpus(settings.data_dir, embedder.name, embedder.dimension)
+    corpus = Corpus(settings.data_dir, embedder.name, embedder.dimension, settings.index_config())
     if settings.ingest_default_corpus and not corpus.snapshot.articles:
         report = ingest_default_corpus(corpus, embedder)
         log.info("empty data directory: ingested the default corpus (%s)", report.summary())

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.corpus import IndexConfig
+
 
 class Settings(BaseSettings):
     """Every knob of the service; ``QA_DATA_DIR=/srv/qa`` sets ``data_dir`` and so on."""
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
         True, description="Ingest the bundled article when the data directory is empty."
     )
     default_top_k: int = Field(5, ge=1, le=50)
+    max_chars: int = Field(800, ge=100, description="Longest passage, in characters.")
+    min_chars: int = Field(120, ge=0, description="Shorter passages merge with the next one.")
+    title_context: bool = Field(
+        True, description="Index each passage with its article's title in front."
+    )
     retrieval_method: Literal["dense", "bm25", "hybrid"] = Field(
         "hybrid", description="How passages are ranked."
     )
@@ -34,7 +41,7 @@ class Settings(BaseSettings):
         1.0, ge=0, description="Hybrid: weight of the best sentence's cosine in the dense part."
     )
     max_per_article: int | None = Field(
-        None, ge=1, description="Cap on citations from one article while others are left."
+        2, ge=1, description="Cap on citations from one article while others are left."
     )
     refusal_threshold: float | None = Field(
         None,
@@ -42,6 +49,10 @@ class Settings(BaseSettings):
         le=1,
         description="Override the calibrated answer-probability threshold stored with the index.",
     )
+
+    def index_config(self) -> IndexConfig:
+        """How the corpus is cut and indexed."""
+        return IndexConfig(self.max_chars, self.min_chars, self.title_context)
 
 
 @lru_cache(maxsize=1)

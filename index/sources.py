@@ -15,6 +15,7 @@ from index.errors import InvalidArticleError
 from index.models import Article
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 MAX_ARTICLE_CHARS = 2_000_000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
@@ -80,6 +81,36 @@ def article_from_record(record: Any) -> Article:
     )
 
 
+def article_from_html(html: str, article_id: str | None = None) -> Article:
+    """Extract an article's main content and metadata from an HTML page (trafilatura).
+
+    Raises ``InvalidArticleError`` when the page has no main content.
+    """
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    text = normalise_text(getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    if not text:
+        raise InvalidArticleError("no main content found in the HTML page")
+    title = " ".join((getattr(doc, "title", None) or "").split())
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if title and lines and lines[0] == title:
+        lines = lines[1:]  # the heading repeats the title
+    if not lines:
+        raise InvalidArticleError("no main content found in the HTML page")
+    title = title or lines[0][:200]
+    url = getattr(doc, "url", None) or None
+    return Article(
+        id=check_article_id(article_id) if article_id else derive_id(title, url),
+        title=title,
+        text="\n\n".join(lines),
+        author=getattr(doc, "author", None) or None,
+        outlet=getattr(doc, "sitename", None) or None,
+        published=getattr(doc, "date", None) or None,
+        url=url,
+    )
+
+
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
@@ -109,6 +140,11 @@ def read_file(path: Path) -> Iterator[Article | SourceError]:
                 yield SourceError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
             except InvalidArticleError as exc:
                 yield SourceError(where, str(exc))
+    elif suffix in HTML_SUFFIXES:
+        try:
+            yield article_from_html(text, slugify(path.stem) or None)
+        except InvalidArticleError as exc:
+            yield SourceError(str(path), str(exc))
     elif suffix in TEXT_SUFFIXES:
         try:
             if len(text) > MAX_ARTICLE_CHARS:
@@ -118,7 +154,8 @@ def read_file(path: Path) -> Iterator[Article | SourceError]:
             yield SourceError(str(path), str(exc))
     else:
         yield SourceError(
-            str(path), f"unsupported file type {suffix or '(none)'}: use .txt, .md or .jsonl"
+            str(path),
+            f"unsupported file type {suffix or '(none)'}: use .txt, .md, .html or .jsonl",
         )
 
 
@@ -129,7 +166,7 @@ def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 hidden = any(part.startswith(".") for part in rel.parts)
-                known = child.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES
+                known = child.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
                 if child.is_file() and known and not hidden:
                     yield from read_file(child)
         elif path.is_file():

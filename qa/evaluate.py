@@ -68,6 +68,16 @@ class RetrievalScores:
 
 
 @dataclass
+class DiversityScores:
+    """How many articles the first ``k`` passages come from, and the relevant share covered."""
+
+    max_per_article: int | None
+    k: int
+    distinct_articles: float
+    article_recall: float
+
+
+@dataclass
 class RefusalScores:
     """How well "not in the articles" separates the two sets of questions.
 
@@ -124,6 +134,21 @@ class Evaluator:
             mrr_at_10=_mean(reciprocal_rank(r, rel, 10) for r, rel in rows),
             recall={k: _mean(recall(r, rel, k) for r, rel in rows) for k in RECALL_KS},
         )
+
+    def diversity(self, cap: int | None, k: int = 10) -> DiversityScores:
+        """Distinct articles among the first ``k`` passages, and the share of relevant articles
+        those passages cover, with at most ``cap`` passages per article (None: no cap)."""
+        retriever = self.answerer.retriever
+        snapshot = self.answerer.corpus.snapshot
+        distinct, covered = [], []
+        for query in self.dataset.queries:
+            if not query.answerable:
+                continue
+            hits = retriever.search(snapshot, retriever.encode(query.text), k, max_per_article=cap)
+            articles = article_ranking(hits)
+            distinct.append(len(articles))
+            covered.append(recall(articles, query.relevant, len(articles)))
+        return DiversityScores(cap, k, _mean(distinct), _mean(covered))
 
     def answer_accuracy(self, limit: int | None = None) -> tuple[int, float]:
         """Share of answerable queries whose ``answer`` holds an answer span."""

@@ -89,4 +89,4 @@ def fit_refusal(
 REFUSAL_KEY = "refusal"
 # Fitted by `qa calibrate` (SQuAD answerable questions against SciFact train claims, both asked
 # of the SQuAD paragraphs); written into every new index, where it can be re-fitted.
-DEFAULT_REFUSAL = RefusalModel(weights=(5.28, 7.53), bias=-6.29, threshold=0.350972)
+DEFAULT_REFUSAL = RefusalModel(weights=(5.281128, 7.530738), bias=-6.294709, threshold=0.350972)

@@ -92,10 +92,17 @@ class Retriever:
         return Query(question, tuple(tokenize(question)), self.embedder.embed_query(question))
 
     def search(
-        self, snapshot: Snapshot, query: Query, k: int, method: Method | None = None
+        self,
+        snapshot: Snapshot,
+        query: Query,
+        k: int,
+        method: Method | None = None,
+        max_per_article: int | Literal["default"] | None = "default",
     ) -> list[Hit]:
-        """Return the ``k`` best passages, best first."""
+        """Return the ``k`` best passages, best first; ``method`` and ``max_per_article``
+        override the retriever's own for this call."""
         method = method or self.method
+        cap = self.max_per_article if max_per_article == "default" else max_per_article
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         if snapshot.passage_count == 0 or k < 1:
@@ -116,7 +123,7 @@ class Retriever:
             semantic = dense + self.sentence_weight * sentence
             fused = w * _minmax(semantic) + (1 - w) * _minmax(lexical)
         order = np.argsort(-fused, kind="stable")
-        ranked = self._diversify(snapshot, positions[order], k)
+        ranked = _diversify(snapshot, positions[order], k, cap)
         where = {int(p): i for i, p in enumerate(positions)}
         hits = []
         for pos in ranked:
@@ -155,24 +162,26 @@ class Retriever:
             found.extend(int(p) for p in top if lexical_all[p] > 0)
         return np.asarray(sorted(set(found)), dtype=np.int64)
 
-    def _diversify(self, snapshot: Snapshot, order: npt.NDArray[np.int64], k: int) -> list[int]:
-        """The first ``k`` positions, at most ``max_per_article`` per article while others
-        remain."""
-        if self.max_per_article is None:
-            return [int(p) for p in order[:k]]
-        taken: list[int] = []
-        held_back: list[int] = []
-        per_article: dict[str, int] = {}
-        for pos in order:
-            article_id = snapshot.stored.passages[int(pos)].article_id
-            if per_article.get(article_id, 0) < self.max_per_article:
-                per_article[article_id] = per_article.get(article_id, 0) + 1
-                taken.append(int(pos))
-                if len(taken) == k:
-                    return taken
-            else:
-                held_back.append(int(pos))
-        return taken + held_back[: k - len(taken)]
+
+def _diversify(
+    snapshot: Snapshot, order: npt.NDArray[np.int64], k: int, cap: int | None
+) -> list[int]:
+    """The first ``k`` positions, at most ``cap`` per article while others remain."""
+    if cap is None:
+        return [int(p) for p in order[:k]]
+    taken: list[int] = []
+    held_back: list[int] = []
+    per_article: dict[str, int] = {}
+    for pos in order:
+        article_id = snapshot.stored.passages[int(pos)].article_id
+        if per_article.get(article_id, 0) < cap:
+            per_article[article_id] = per_article.get(article_id, 0) + 1
+            taken.append(int(pos))
+            if len(taken) == k:
+                return taken
+        else:
+            held_back.append(int(pos))
+    return taken + held_back[: k - len(taken)]
 
 
 def article_ranking(hits: Sequence[Hit]) -> list[str]:

@@ -95,3 +95,44 @@ def test_cli_ask_plain_and_bad_input(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["ask", "--data-dir", data, "   "])
     assert result.exit_code == 1
     assert "Error: the question is empty" in result.output
+
+
+def test_cli_eval_runs_the_pipeline_on_a_beir_folder(tmp_path: Path) -> None:
+    beir = tmp_path / "tiny"
+    (beir / "qrels").mkdir(parents=True)
+    docs = [
+        ("d1", "Coral bleaching", "Half of the reef bleached during the March heatwave."),
+        ("d2", "Rail line", "The new rail line opened with twelve daily trains."),
+        ("d3", "Sourdough", "Wild yeast ferments the flour and makes the bread rise."),
+    ]
+    (beir / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs)
+    )
+    (beir / "queries_test.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "reef bleaching in a heatwave"})
+        + "\n"
+        + json.dumps({"_id": "q2", "text": "how many trains run on the new line"})
+        + "\n"
+    )
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    chart = tmp_path / "recall.png"
+    args = [
+        "eval",
+        str(beir),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--json",
+        "--chart",
+        str(chart),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    [dataset] = report["datasets"]
+    assert dataset["articles"] == 3
+    assert [r["method"] for r in dataset["retrieval"]] == ["dense", "bm25", "hybrid"]
+    assert all(r["recall"]["1"] == 1.0 for r in dataset["retrieval"])
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    bad = CliRunner().invoke(cli, ["eval", str(tmp_path / "nowhere")])
+    assert bad.exit_code == 1
+    assert "unknown dataset" in bad.output

@@ -1,0 +1,57 @@
+"""Building the services: the default corpus, and the refusal model stored with the index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.services import build_services
+from api.settings import Settings
+from index.errors import CorruptIndexError, IndexMismatchError
+from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY
+from tests.fakes import FakeEmbedder
+
+
+def test_new_index_stores_the_shipped_refusal_model(tmp_path: Path) -> None:
+    services = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+    assert services.answerer.refusal == DEFAULT_REFUSAL
+    stored = json.loads(services.corpus.stored_setting(REFUSAL_KEY) or "{}")
+    assert stored == DEFAULT_REFUSAL.to_dict()
+    assert len(services.corpus.snapshot.articles) == 1
+    services.close()
+
+
+def test_stored_model_is_used_and_threshold_overridable(tmp_path: Path) -> None:
+    services = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+    custom = {**DEFAULT_REFUSAL.to_dict(), "threshold": 0.9}
+    services.corpus.store_setting(REFUSAL_KEY, json.dumps(custom))
+    services.close()
+    again = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+    assert again.answerer.refusal is not None and again.answerer.refusal.threshold == 0.9
+    again.close()
+    override = build_services(
+        Settings(data_dir=tmp_path, refusal_threshold=0.2), embedder=FakeEmbedder()
+    )
+    assert override.answerer.refusal is not None and override.answerer.refusal.threshold == 0.2
+    override.close()
+
+
+def test_stale_model_is_replaced_and_garbage_refused(tmp_path: Path) -> None:
+    services = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+    stale = {**DEFAULT_REFUSAL.to_dict(), "features": ["dense", "known_terms"]}
+    services.corpus.store_setting(REFUSAL_KEY, json.dumps(stale))
+    services.close()
+    again = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+    assert again.answerer.refusal == DEFAULT_REFUSAL
+    again.corpus.store_setting(REFUSAL_KEY, "{not json")
+    again.close()
+    with pytest.raises(CorruptIndexError, match="not JSON"):
+        build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+
+
+def test_other_chunking_settings_are_refused(tmp_path: Path) -> None:
+    build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder()).close()
+    with pytest.raises(IndexMismatchError, match="built with settings"):
+        build_services(Settings(data_dir=tmp_path, max_chars=400), embedder=FakeEmbedder())

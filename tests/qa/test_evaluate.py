@@ -1,0 +1,122 @@
+"""Metrics, dataset loaders and the evaluator on tiny datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.corpus import Corpus
+from qa.answer import Answerer
+from qa.datasets import Dataset, EvalQuery, load_beir, load_gold, load_squad
+from qa.evaluate import Evaluator, ndcg, recall, reciprocal_rank, refusal
+from qa.refusal import RefusalModel
+from qa.retrieve import Retriever
+from tests.conftest import FIVE_ARTICLES, SEED
+from tests.fakes import FakeEmbedder
+
+
+def test_metrics_on_a_known_ranking() -> None:
+    ranked = ["a", "b", "c", "d"]
+    relevant = {"b": 1, "d": 1}
+    assert recall(ranked, relevant, 1) == 0.0
+    assert recall(ranked, relevant, 2) == 0.5
+    assert recall(ranked, relevant, 4) == 1.0
+    assert reciprocal_rank(ranked, relevant, 10) == 0.5
+    ideal = 1 + 1 / 1.584962500721156
+    assert ndcg(ranked, relevant, 10) == pytest.approx(
+        (1 / 1.584962500721156 + 1 / 2.321928) / ideal, rel=1e-5
+    )
+    assert ndcg(["b", "d"], relevant, 10) == pytest.approx(1.0)
+    assert ndcg(ranked, {}, 10) == 0.0
+
+
+def test_load_beir(tmp_path: Path) -> None:
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "corpus.jsonl").write_text(
+        json.dumps({"_id": "d1", "title": "T1", "text": "Text one."})
+        + "\n"
+        + json.dumps({"_id": "d2", "title": "", "text": "Text two."})
+        + "\n"
+    )
+    (tmp_path / "queries_test.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "one?"})
+        + "\n"
+        + json.dumps({"_id": "q2", "text": "x"})
+        + "\n"
+    )
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    data = load_beir(tmp_path)
+    assert [a.id for a in data.articles] == ["d1", "d2"]
+    assert data.articles[1].title == "d2"
+    assert [(q.id, dict(q.relevant)) for q in data.queries] == [("q1", {"d1": 1})]
+
+
+def test_load_squad(tmp_path: Path) -> None:
+    path = tmp_path / "squad.json"
+    path.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "title": "Space_Race",
+                        "paragraphs": [
+                            {
+                                "context": "The race began in 1957.",
+                                "qas": [
+                                    {
+                                        "id": "a",
+                                        "question": "When did it begin?",
+                                        "is_impossible": False,
+                                        "answers": [
+                                            {"text": "1957", "answer_start": 18},
+                                            {"text": "1957", "answer_start": 18},
+                                        ],
+                                    },
+                                    {
+                                        "id": "b",
+                                        "question": "Who lost?",
+                                        "is_impossible": True,
+                                        "answers": [],
+                                    },
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    data = load_squad(path)
+    [article] = data.articles
+    assert (article.id, article.title) == ("space-race-0", "Space Race")
+    assert data.queries[0].answers == ("1957",) and data.queries[0].relevant == {"space-race-0": 1}
+    assert not data.queries[1].answerable and not data.queries[1].relevant
+
+
+def test_load_gold_reads_the_bundled_set() -> None:
+    gold = Path(__file__).parents[2] / "eval" / "gold" / "diplomat.jsonl"
+    data = load_gold(gold, SEED)
+    answerable = [q for q in data.queries if q.answerable]
+    assert len(answerable) >= 40 and len(data.queries) - len(answerable) >= 15
+    text = data.articles[0].text
+    assert all(any(span in text for span in q.answers) for q in answerable)
+
+
+def test_evaluator_on_five_articles(corpus: Corpus, embedder: FakeEmbedder) -> None:
+    always = RefusalModel(weights=(0.0, 0.0), bias=10.0, threshold=0.5)
+    answerer = Answerer(corpus, Retriever(embedder), refusal=always)
+    queries = [
+        EvalQuery("1", "sourdough wild yeast flour", True, {"bread": 1}),
+        EvalQuery("2", "chess final draw six hours", True, {"chess": 1}),
+        EvalQuery("3", "nothing", False),
+    ]
+    evaluator = Evaluator(answerer, Dataset("five", "beir", list(FIVE_ARTICLES), queries))
+    scores = evaluator.retrieval("hybrid")
+    assert scores.queries == 2
+    assert scores.recall[1] == 1.0 and scores.ndcg_at_10 == 1.0 and scores.mrr_at_10 == 1.0
+    diversity = evaluator.diversity(cap=1, k=3)
+    assert diversity.distinct_articles == 3.0 and diversity.article_recall == 1.0
+    result = refusal(answerer, ["sourdough yeast"], ["quantum"])
+    assert (result.recall, result.false_refusals) == (0.0, 0.0)

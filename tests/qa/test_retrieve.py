@@ -1,0 +1,83 @@
+"""Dense, BM25 and hybrid retrieval, and the per-article cap, on small corpora."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.corpus import Corpus, IndexConfig
+from index.models import Article
+from qa.retrieve import Retriever, article_ranking
+from tests.fakes import FakeEmbedder
+
+
+def test_each_method_finds_the_matching_article(corpus: Corpus, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(embedder)
+    query = retriever.encode("wild yeast sourdough flour")
+    for method in ("dense", "bm25", "hybrid"):
+        hits = retriever.search(corpus.snapshot, query, 3, method=method)
+        assert hits[0].article.id == "bread", method
+    hybrid = retriever.search(corpus.snapshot, query, 3)
+    top = hybrid[0]
+    assert top.lexical is not None and top.lexical > 0
+    # The passage is embedded with its title; its one sentence alone.
+    title_and_text = embedder.embed_query(f"{top.article.title}. {top.passage.text}")
+    assert top.dense == pytest.approx(float(title_and_text @ query.vector), abs=1e-5)
+    sentence_only = embedder.embed_query(top.passage.text)
+    assert top.sentence == pytest.approx(float(sentence_only @ query.vector), abs=1e-5)
+
+
+def test_scores_descend_and_k_is_respected(corpus: Corpus, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(embedder)
+    hits = retriever.search(corpus.snapshot, retriever.encode("chess final draw"), 4)
+    assert len(hits) == 4
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.passage.id for h in hits}) == 4
+
+
+def test_bm25_ignores_passages_without_query_words(corpus: Corpus, embedder: FakeEmbedder):
+    retriever = Retriever(embedder, method="bm25")
+    hits = retriever.search(corpus.snapshot, retriever.encode("pesticides"), 5)
+    assert [h.article.id for h in hits] == ["bees"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "fuzzy"}, "method must be one of"),
+        ({"dense_weight": 1.5}, "dense_weight must be between 0 and 1"),
+        ({"candidates": 0}, "candidates must be at least 1"),
+        ({"max_per_article": 0}, "max_per_article must be at least 1"),
+        ({"sentence_weight": -1}, "sentence_weight must not be negative"),
+    ],
+)
+def test_bad_settings_are_named(embedder: FakeEmbedder, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Retriever(embedder, **kwargs)
+
+
+def test_per_article_cap_spreads_citations_and_relaxes(tmp_path: Path, embedder: FakeEmbedder):
+    days = range(6)
+    long_text = "\n\n".join(
+        f"Harbour cranes stopped working on day {i} of the strike." for i in days
+    )
+    articles = [
+        Article(id="long", title="Harbour strike", text=long_text),
+        Article(id="other", title="Harbour cranes", text="The harbour cranes are new and tall."),
+    ]
+    config = IndexConfig(min_chars=0)  # keep each short paragraph its own passage
+    corpus = Corpus(tmp_path / "d", embedder.name, embedder.dimension, config)
+    corpus.add_articles(articles, embedder)
+    query_text = "harbour cranes stopped strike"
+    uncapped = Retriever(embedder)
+    capped = Retriever(embedder, max_per_article=2)
+    query = uncapped.encode(query_text)
+    top3 = uncapped.search(corpus.snapshot, query, 3)
+    assert [h.article.id for h in top3] == ["long", "long", "long"]
+    top3_capped = capped.search(corpus.snapshot, query, 3)
+    assert sorted(h.article.id for h in top3_capped) == ["long", "long", "other"]
+    # With only two articles, the cap gives way rather than leave slots empty.
+    assert len(capped.search(corpus.snapshot, query, 7)) == 7
+    assert article_ranking(top3_capped)[0] == "long"
+    corpus.close()

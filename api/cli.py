@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 
 from api.schemas import AskResponse
-from api.services import build_services, load_embedder
+from api.services import article_list, build_services, load_embedder
 from api.settings import Settings
 from index.corpus import Corpus, IngestReport
-from index.errors import CorpusError
+from index.embed import Embedder
+from index.errors import ArticleNotFoundError, CorpusError
 from index.models import Article
-from index.sources import SourceError, read_paths
+from index.sources import SourceError, read_bytes, read_paths
 from qa.errors import QuestionError
 from qa.retrieve import METHODS, Method
 
@@ -33,6 +34,14 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
     return settings.model_copy(update=changes)
 
 
+def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus:
+    """The corpus in the settings' data directory, for the model the settings name."""
+    if embedder is None:
+        # Listing and deleting embed nothing: open the index for the model that built it.
+        return Corpus.open_existing(settings.data_dir, settings.index_config())
+    return Corpus(settings.data_dir, embedder.name, embedder.dimension, settings.index_config())
+
+
 @click.group()
 @click.version_option("0.1.0", prog_name="qa")
 def cli() -> None:
@@ -48,35 +57,46 @@ def cli() -> None:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
+def _read_stdin() -> list[Article | SourceError]:
+    """An article (text, Markdown or HTML) or JSONL lines piped on standard input."""
+    data = sys.stdin.buffer.read()
+    head = data.lstrip()[:1]
+    name = "stdin.jsonl" if head == b"{" else "stdin.html" if head == b"<" else "stdin.txt"
+    return list(read_bytes(name, data))
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @data_dir_option
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> None:
-    """Add articles from files and folders to the corpus.
+    """Add articles from files, folders or standard input (-) to the corpus.
 
     A .txt or .md file holds one article (title on the first line or heading, or a page copied
-    from a news site, whose chrome is removed). A .jsonl file holds one article per line:
+    from a news site, whose chrome is removed); an .html page is reduced to its main content
+    and metadata. A .jsonl file holds one article per line:
     {"id"?, "title", "text", "url"?, "author"?, "published"?, "source"?}. Folders are walked.
-    Articles already stored unchanged are skipped; changed ones are replaced.
+    Articles already stored unchanged are skipped; changed ones are replaced. Ends with a
+    summary: added, updated, unchanged, failed (with reasons).
 
     \b
     Example:
         qa ingest --data-dir data articles/ more.jsonl
+        cat feed.jsonl | qa ingest -
     """
     settings = _settings(data_dir)
     report = IngestReport()
     articles: list[Article] = []
-    for item in read_paths(paths):
+    files = [p for p in paths if str(p) != "-"]
+    items = [*read_paths(files), *(_read_stdin() if len(files) < len(paths) else [])]
+    for item in items:
         if isinstance(item, SourceError):
             report.failed.append((item.source, item.reason))
         else:
             articles.append(item)
     embedder = load_embedder(settings)
     try:
-        corpus = Corpus(
-            settings.data_dir, embedder.name, embedder.dimension, settings.index_config()
-        )
+        corpus = _open_corpus(settings, embedder)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -126,6 +146,70 @@ def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None
         click.echo(f"\n[{c.rank}] {c.title}" + (f" ({byline})" if byline else ""))
         click.echo(f"    {c.article_id} chars {c.start}-{c.end}, score {c.score:.3f}")
         click.echo(f"    {c.text}")
+
+
+@cli.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+def articles(data_dir: Path | None, as_json: bool) -> None:
+    """List the stored articles: id, passages, title, source.
+
+    \b
+    Example:
+        qa articles --data-dir data
+    """
+    settings = _settings(data_dir)
+    try:
+        corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        for article, passages in article_list(corpus):
+            if as_json:
+                record = {
+                    "id": article.id,
+                    "title": article.title,
+                    "passages": passages,
+                    "source": article.outlet,
+                    "author": article.author,
+                    "published": article.published,
+                    "url": article.url,
+                }
+                click.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                source = f"  ({article.outlet})" if article.outlet else ""
+                click.echo(f"{article.id}\t{passages}\t{article.title}{source}")
+    finally:
+        corpus.close()
+
+
+@cli.command()
+@click.argument("article_ids", nargs=-1, required=True)
+@data_dir_option
+def delete(article_ids: tuple[str, ...], data_dir: Path | None) -> None:
+    """Delete articles by id; they are never cited again.
+
+    \b
+    Example:
+        qa delete --data-dir data 4983 reef
+    """
+    settings = _settings(data_dir)
+    try:
+        corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    missing = []
+    try:
+        for article_id in article_ids:
+            try:
+                corpus.delete_article(article_id)
+                click.echo(f"deleted {article_id}")
+            except ArticleNotFoundError:
+                missing.append(article_id)
+    finally:
+        corpus.close()
+    if missing:
+        raise click.ClickException(f"no article with id {', '.join(map(repr, missing))}")
 
 
 @cli.command()

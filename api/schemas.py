@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from index.models import Article
 from qa.answer import MAX_TOP_K
-from qa.models import Answer, Citation
+from qa.models import Answer, Citation, Filters
 
 MAX_QUESTION_CHARS = 1000
+
+
+class FiltersIn(BaseModel):
+    """Restrict a question to some articles; fields left out do not filter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article_ids: list[str] | None = Field(
+        None, min_length=1, max_length=1000, description="Only these articles."
+    )
+    source: str | None = Field(None, min_length=1, description="Outlet name, any case.")
+    author: str | None = Field(None, min_length=1, description="A name in the byline, any case.")
+    published_from: date | None = Field(None, description="First publication day, inclusive.")
+    published_to: date | None = Field(None, description="Last publication day, inclusive.")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> FiltersIn:
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise ValueError("published_from must not be after published_to")
+        return self
+
+    def to_filters(self) -> Filters:
+        """The pipeline's form."""
+        return Filters(
+            article_ids=frozenset(self.article_ids) if self.article_ids is not None else None,
+            source=self.source,
+            author=self.author,
+            published_from=self.published_from.isoformat() if self.published_from else None,
+            published_to=self.published_to.isoformat() if self.published_to else None,
+        )
 
 
 class AskRequest(BaseModel):
@@ -25,6 +58,7 @@ class AskRequest(BaseModel):
     conversation_id: str | None = Field(
         None, max_length=64, description="Continue this conversation; omit to start a new one."
     )
+    filters: FiltersIn | None = Field(None, description="Answer only from matching articles.")
 
     @field_validator("question")
     @classmethod
@@ -142,6 +176,47 @@ class ArticleDetail(ArticleSummary):
     """An article with its full stored text (the text every citation's offsets point into)."""
 
     text: str
+
+
+class ArticleIn(BaseModel):
+    """An article to store: the fields of a JSONL line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, description="Stable id; derived from url or title if absent.")
+    title: str = Field(..., min_length=1)
+    text: str = Field(..., min_length=1)
+    url: str | None = None
+    author: str | None = None
+    published: str | None = Field(None, description="ISO date, e.g. 2024-05-01.")
+    source: str | None = Field(None, description="The outlet.")
+    section: str | None = None
+    standfirst: str | None = None
+
+
+class WriteResult(BaseModel):
+    """What a write did to one article."""
+
+    id: str
+    status: Literal["added", "updated", "unchanged", "deleted"]
+    passages: int
+
+
+class BulkFailure(BaseModel):
+    """A line of a bulk upload that was refused."""
+
+    line: int
+    reason: str
+
+
+class BulkResult(BaseModel):
+    """What a bulk upload did."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    failed: list[BulkFailure]
+    passages: int
 
 
 class ArticleList(BaseModel):

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.corpus import IndexConfig
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     )
     max_per_article: int | None = Field(
         2, ge=1, description="Cap on citations from one article while others are left."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Bearer token that enables the write endpoints; unset: writes are off."
+    )
+    max_upload_bytes: int = Field(
+        20_000_000, ge=1, description="Largest request body the write endpoints accept."
     )
     refusal_threshold: float | None = Field(
         None,

@@ -1,7 +1,10 @@
 """The corpus on disk: a SQLite database, a FAISS index and a manifest in one data directory.
 
 Readers work on an immutable ``Snapshot``; a write builds the next snapshot aside and swaps it in,
-so a question never sees a half-written article. One writer at a time (a lock in this process).
+so a question never sees a half-written article. One writer at a time: a thread lock inside the
+process and an exclusive ``flock`` on ``write.lock`` across processes (a ``qa ingest`` beside a
+running server waits its turn). A process that finds the database ahead of its snapshot (another
+process wrote) reloads before reading or writing.
 
 Save order: database commit, then the FAISS file, then the manifest, each atomic. The manifest
 names the database generation and the FAISS file's checksum; on open, if either disagrees (a crash
@@ -10,11 +13,13 @@ between two steps), the FAISS index is rebuilt from the vectors in the database.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,7 @@ from index.vectors import VectorIndex, atomic_write_bytes
 log = logging.getLogger(__name__)
 
 DB_FILE = "corpus.sqlite"
+LOCK_FILE = "write.lock"
 VECTORS_FILE = "passages.faiss"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -134,7 +140,26 @@ class Corpus:
         self._write_lock = threading.Lock()
         self.db = Database(self.data_dir / DB_FILE)
         self._check_model()
-        self._snapshot = self._open_snapshot()
+        with self._exclusive():
+            self._snapshot = self._open_snapshot()
+
+    @classmethod
+    def open_existing(cls, data_dir: Path | str, config: IndexConfig | None = None) -> Corpus:
+        """Open an index for the model that built it, for work that embeds nothing (listing,
+        deleting). Raises ``CorruptIndexError`` when the directory holds no index."""
+        path = Path(data_dir) / DB_FILE
+        if not path.exists():
+            raise CorruptIndexError(
+                f"no index in {data_dir}: ingest articles or start the server first"
+            )
+        db = Database(path)
+        try:
+            model, dimension = db.get_meta("model"), db.get_meta("dimension")
+        finally:
+            db.close()
+        if model is None or dimension is None:
+            raise CorruptIndexError(f"the index in {data_dir} names no embedding model")
+        return cls(data_dir, model, int(dimension), config)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -234,9 +259,30 @@ class Corpus:
 
     # -- reading -------------------------------------------------------------------------------
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the writer locks: this process's, then the data directory's."""
+        with self._write_lock, open(self.data_dir / LOCK_FILE, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the writer locks with the snapshot brought up to the committed state."""
+        with self._exclusive():
+            if self.db.generation != self._snapshot.generation:
+                self._snapshot = self._open_snapshot()
+            yield
+
     @property
     def snapshot(self) -> Snapshot:
         """The current consistent view; keep the reference for the length of one request."""
+        if self.db.generation != self._snapshot.generation:
+            with self._writing():
+                pass  # another process wrote: reloaded on entry
         return self._snapshot
 
     def get_article(self, article_id: str) -> Article:
@@ -246,13 +292,18 @@ class Corpus:
             raise ArticleNotFoundError(article_id)
         return article
 
+    def holds(self, article: Article) -> bool | None:
+        """None if no article has this id, True if it is stored as given, False if it differs."""
+        stored = self.db.article_hash(article.id)
+        return None if stored is None else stored == content_hash(article)
+
     def stored_setting(self, key: str) -> str | None:
         """A value stored with the index by a higher layer (e.g. a calibrated threshold)."""
         return self.db.get_meta(f"setting:{key}")
 
     def store_setting(self, key: str, value: str) -> None:
         """Store a value with the index."""
-        with self._write_lock:
+        with self._exclusive():
             self.db.set_meta(f"setting:{key}", value)
 
     def close(self) -> None:
@@ -279,7 +330,7 @@ class Corpus:
         if embedder.name != self.model_name or embedder.dimension != self.dimension:
             raise self._mismatch("caller", embedder.name, embedder.dimension)
         report = report or IngestReport()
-        with self._write_lock:
+        with self._writing():
             known = self.db.article_hashes()
             todo: dict[str, Article] = {}
             for article in articles:
@@ -341,7 +392,7 @@ class Corpus:
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article and its passages; raises ``ArticleNotFoundError``."""
-        with self._write_lock:
+        with self._writing():
             with self.db.transaction() as conn:
                 removed = self.db.passage_rowids(conn, article_id)
                 if not self.db.delete_article(conn, article_id):

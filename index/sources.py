@@ -56,6 +56,8 @@ def article_from_record(record: Any) -> Article:
     """
     if not isinstance(record, dict):
         raise InvalidArticleError("expected a JSON object with 'title' and 'text'")
+    if "id" not in record and "_id" in record:  # BEIR corpora name it _id
+        record = {**record, "id": str(record["_id"])}
     for key in ("title", "text"):
         if not isinstance(record.get(key), str) or not record[key].strip():
             raise InvalidArticleError(f"field {key!r} is required and must be a non-empty string")
@@ -88,7 +90,10 @@ def article_from_html(html: str, article_id: str | None = None) -> Article:
     """
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    # Precision over recall, and no fallback extractors: they take navigation menus for content.
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, favor_precision=True, fast=True
+    )
     text = normalise_text(getattr(doc, "text", None) or "").strip() if doc is not None else ""
     if not text:
         raise InvalidArticleError("no main content found in the HTML page")
@@ -111,52 +116,68 @@ def article_from_html(html: str, article_id: str | None = None) -> Article:
     )
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 text; raises ``InvalidArticleError`` for binary data or another encoding."""
     if b"\x00" in data[:8192]:
         raise InvalidArticleError("not a text file (it holds binary data)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidArticleError(f"not UTF-8 text (byte {exc.start} cannot be decoded)") from exc
+        raise InvalidArticleError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8"
+        ) from exc
+
+
+def read_jsonl(text: str, source: str) -> Iterator[Article | SourceError]:
+    """Yield one article per non-blank line, or a ``SourceError`` naming the line."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            yield article_from_record(json.loads(line))
+        except json.JSONDecodeError as exc:
+            yield SourceError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+        except InvalidArticleError as exc:
+            yield SourceError(where, str(exc))
+
+
+def read_bytes(name: str, data: bytes) -> Iterator[Article | SourceError]:
+    """Yield the articles in a file's content, its type told by ``name``'s suffix."""
+    suffix = Path(name).suffix.lower()
+    stem = slugify(Path(name).stem) or None
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES:
+        yield SourceError(
+            name, f"unsupported file type {suffix or '(none)'}: use .txt, .md, .html or .jsonl"
+        )
+        return
+    try:
+        text = decode_text(data)
+    except InvalidArticleError as exc:
+        yield SourceError(name, str(exc))
+        return
+    if suffix in JSONL_SUFFIXES:
+        yield from read_jsonl(text, name)
+        return
+    try:
+        if len(text) > MAX_ARTICLE_CHARS:
+            raise InvalidArticleError(f"longer than {MAX_ARTICLE_CHARS} characters")
+        if suffix in HTML_SUFFIXES:
+            yield article_from_html(text, stem)
+        else:
+            yield clean_page(text, article_id=stem)
+    except InvalidArticleError as exc:
+        yield SourceError(name, str(exc))
 
 
 def read_file(path: Path) -> Iterator[Article | SourceError]:
     """Yield the articles in one file, or a ``SourceError`` for each part that cannot be read."""
-    suffix = path.suffix.lower()
     try:
-        text = _read_text(path)
-    except (OSError, InvalidArticleError) as exc:
-        yield SourceError(str(path), str(exc))
+        data = path.read_bytes()
+    except OSError as exc:
+        yield SourceError(str(path), f"cannot be read: {exc.strerror}")
         return
-    if suffix in JSONL_SUFFIXES:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                yield article_from_record(json.loads(line))
-            except json.JSONDecodeError as exc:
-                yield SourceError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
-            except InvalidArticleError as exc:
-                yield SourceError(where, str(exc))
-    elif suffix in HTML_SUFFIXES:
-        try:
-            yield article_from_html(text, slugify(path.stem) or None)
-        except InvalidArticleError as exc:
-            yield SourceError(str(path), str(exc))
-    elif suffix in TEXT_SUFFIXES:
-        try:
-            if len(text) > MAX_ARTICLE_CHARS:
-                raise InvalidArticleError(f"longer than {MAX_ARTICLE_CHARS} characters")
-            yield clean_page(text, article_id=slugify(path.stem) or None)
-        except InvalidArticleError as exc:
-            yield SourceError(str(path), str(exc))
-    else:
-        yield SourceError(
-            str(path),
-            f"unsupported file type {suffix or '(none)'}: use .txt, .md, .html or .jsonl",
-        )
+    yield from read_bytes(str(path), data)
 
 
 def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:

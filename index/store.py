@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,32 +83,55 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # check_same_thread=False: the API answers from a thread pool; writes are serialised by
-        # the Corpus lock and SQLite's own locking.
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+        # One connection writes (callers serialise writes); each reading thread has its own, so
+        # that with WAL a reader sees the last committed state, never a write in progress.
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's read connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
 
     def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
+        """Close every connection."""
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that bumps the generation; all or nothing."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._writer.execute("BEGIN IMMEDIATE")
         try:
-            yield self._conn
-            self._conn.execute(
+            yield self._writer
+            self._writer.execute(
                 "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
-            self._conn.execute("COMMIT")
+            self._writer.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._writer.execute("ROLLBACK")
             raise
 
     def get_meta(self, key: str) -> str | None:
@@ -117,7 +141,7 @@ class Database:
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a metadata value (outside any generation bump)."""
-        self._conn.execute(
+        self._writer.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=?",
             (key, value, value),
         )
@@ -133,6 +157,13 @@ class Database:
             table: int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
             for table in ("articles", "passages", "sentences")
         }
+
+    def article_hash(self, article_id: str) -> str | None:
+        """The stored content hash of one article, or None."""
+        row = self._conn.execute(
+            "SELECT content_hash FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def article_hashes(self) -> dict[str, str]:
         """Return ``{article_id: content_hash}`` for every stored article."""

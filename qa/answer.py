@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from index.corpus import Corpus, Snapshot
 from qa.errors import QuestionError
 from qa.extract import SentencePicker
-from qa.models import Answer, Citation, Hit
+from qa.models import Answer, Citation, Filters, Hit
 from qa.refusal import RefusalModel, refusal_features
 from qa.retrieve import Method, Query, Retriever
 
@@ -45,22 +45,31 @@ class Answerer:
         self.picker = picker or SentencePicker()
         self.refusal = refusal
 
-    def search(self, query: str, k: int = 10, method: Method | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        method: Method | None = None,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
         """Return the ``k`` passages ranked best for ``query``, with no answer logic."""
         query = _checked(query, k, MAX_SEARCH_K)
-        return self.retriever.search(self.corpus.snapshot, self.retriever.encode(query), k, method)
+        snapshot = self.corpus.snapshot
+        encoded = self.retriever.encode(query)
+        return self.retriever.search(snapshot, encoded, k, method, filters=filters)
 
-    def retrieve(self, question: str, top_k: int = 5) -> Retrieval:
+    def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Retrieval:
         """Retrieve for ``question`` and compute the refusal signals."""
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = self.corpus.snapshot
         query = self.retriever.encode(question)
-        hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL))
+        hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
         return Retrieval(snapshot, query, hits, refusal_features(snapshot, query, hits))
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Return the answer to ``question`` with up to ``top_k`` citations in rank order."""
-        found = self.retrieve(question, top_k)
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
+        """Return the answer to ``question`` with up to ``top_k`` citations in rank order,
+        drawn only from articles that pass ``filters``."""
+        found = self.retrieve(question, top_k, filters)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         picked = self.picker.pick(found.snapshot, found.query, hits) if answered else None

@@ -4,7 +4,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from index.corpus import Snapshot
 from index.models import Article, Passage, Span
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a question may be answered from; unset fields do not filter.
+
+    ``source`` matches the outlet and ``author`` a name within the byline, both ignoring case;
+    the dates are ISO ``YYYY-MM-DD`` bounds, inclusive, and an article without a date is left
+    out when either is given.
+    """
+
+    article_ids: frozenset[str] | None = None
+    source: str | None = None
+    author: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no field filters."""
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+    def matches(self, article: Article) -> bool:
+        """Whether the article passes every set field."""
+        if self.article_ids is not None and article.id not in self.article_ids:
+            return False
+        if self.source is not None and (article.outlet or "").casefold() != self.source.casefold():
+            return False
+        if (
+            self.author is not None
+            and self.author.casefold() not in (article.author or "").casefold()
+        ):
+            return False
+        if self.published_from is not None or self.published_to is not None:
+            day = (article.published or "")[:10]
+            if not day:
+                return False
+            if self.published_from is not None and day < self.published_from:
+                return False
+            if self.published_to is not None and day > self.published_to:
+                return False
+        return True
+
+    def positions(self, snapshot: Snapshot) -> npt.NDArray[np.int64]:
+        """Positions of the snapshot's passages whose article matches."""
+        keep = {a.id for a, _ in snapshot.articles.values() if self.matches(a)}
+        return np.asarray(
+            [i for i, p in enumerate(snapshot.stored.passages) if p.article_id in keep],
+            dtype=np.int64,
+        )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from index.corpus import Snapshot
 from index.embed import Embedder, Vectors
 from index.text import tokenize
-from qa.models import Hit
+from qa.models import Filters, Hit
 
 Method = Literal["dense", "bm25", "hybrid"]
 METHODS: tuple[Method, ...] = ("dense", "bm25", "hybrid")
@@ -98,9 +98,14 @@ class Retriever:
         k: int,
         method: Method | None = None,
         max_per_article: int | Literal["default"] | None = "default",
+        filters: Filters | None = None,
     ) -> list[Hit]:
         """Return the ``k`` best passages, best first; ``method`` and ``max_per_article``
-        override the retriever's own for this call."""
+        override the retriever's own for this call.
+
+        With ``filters``, only passages of matching articles are ranked: the filter applies
+        before the candidates are cut, not to the top k afterwards.
+        """
         method = method or self.method
         cap = self.max_per_article if max_per_article == "default" else max_per_article
         if method not in METHODS:
@@ -109,7 +114,15 @@ class Retriever:
             return []
         pool = max(self.candidates, k * 3)
         lexical_all = snapshot.lexical.scores(query.terms)
-        positions = self._pool(snapshot, query, lexical_all, pool, method)
+        allowed = None
+        if filters is not None and not filters.empty:
+            allowed = filters.positions(snapshot)
+            if not len(allowed):
+                return []
+            mask = np.zeros(len(lexical_all), dtype=bool)
+            mask[allowed] = True
+            lexical_all = np.where(mask, lexical_all, 0.0).astype(np.float32)
+        positions = self._pool(snapshot, query, lexical_all, pool, method, allowed)
         vector = np.asarray(query.vector, dtype=np.float32)
         dense = snapshot.stored.vectors[positions] @ vector
         sentence = _best_sentence_cosines(snapshot, positions, vector)
@@ -149,12 +162,15 @@ class Retriever:
         lexical_all: npt.NDArray[np.float32],
         pool: int,
         method: Method,
+        allowed: npt.NDArray[np.int64] | None,
     ) -> npt.NDArray[np.int64]:
-        """Positions of the candidate passages: each method's best ``pool``."""
+        """Positions of the candidate passages: each method's best ``pool`` among ``allowed``."""
         found: list[int] = []
         if method in ("dense", "hybrid"):
+            rowids = None if allowed is None else snapshot.stored.rowids[allowed]
             found.extend(
-                snapshot.position[rowid] for rowid, _ in snapshot.vectors.search(query.vector, pool)
+                snapshot.position[rowid]
+                for rowid, _ in snapshot.vectors.search(query.vector, pool, rowids)
             )
         if method in ("bm25", "hybrid"):
             n = min(pool, len(lexical_all))

@@ -136,3 +136,28 @@ def test_cli_eval_runs_the_pipeline_on_a_beir_folder(tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, ["eval", str(tmp_path / "nowhere")])
     assert bad.exit_code == 1
     assert "unknown dataset" in bad.output
+
+
+def test_cli_stdin_list_and_delete(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    lines = "\n".join(
+        json.dumps(
+            {"id": f"t{i}", "title": f"Tide table {i}", "text": f"High tide {i} is at noon."}
+        )
+        for i in range(3)
+    )
+    result = runner.invoke(cli, ["ingest", "--data-dir", data, "--no-progress", "-"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert "added 3, updated 0, unchanged 0, failed 0" in result.output
+    again = runner.invoke(cli, ["ingest", "--data-dir", data, "--no-progress", "-"], input=lines)
+    assert "added 0, updated 0, unchanged 3, failed 0" in again.output
+    listing = runner.invoke(cli, ["articles", "--data-dir", data])
+    assert [line.split("\t")[0] for line in listing.output.splitlines()] == ["t0", "t1", "t2"]
+    result = runner.invoke(cli, ["delete", "--data-dir", data, "t1", "nope"])
+    assert result.exit_code == 1
+    assert "deleted t1" in result.output and "no article with id 'nope'" in result.output
+    listing = runner.invoke(cli, ["articles", "--data-dir", data, "--json"])
+    assert [json.loads(line)["id"] for line in listing.output.splitlines()] == ["t0", "t2"]
+    empty = runner.invoke(cli, ["articles", "--data-dir", str(tmp_path / "empty")])
+    assert empty.exit_code == 1 and "no index in" in empty.output

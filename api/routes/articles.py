@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
-from api.schemas import ArticleDetail, ArticleList, ArticleSummary
-from api.services import article_list
+from api.deps import ServicesDep, WriterDep
+from api.schemas import (
+    ArticleDetail,
+    ArticleIn,
+    ArticleList,
+    ArticleSummary,
+    BulkFailure,
+    BulkResult,
+    WriteResult,
+)
+from api.services import Services, article_list
+from index.corpus import IngestReport
+from index.errors import InvalidArticleError
+from index.models import Article
+from index.sources import SourceError, article_from_record, decode_text, read_bytes, read_jsonl
 
 router = APIRouter(prefix="/api/articles", tags=["articles"])
 
@@ -37,3 +50,137 @@ def get_article(article_id: str, services: ServicesDep) -> ArticleDetail:
     _, count = services.corpus.snapshot.articles.get(article.id, (article, 0))
     summary = ArticleSummary.of(article, count)
     return ArticleDetail(**summary.model_dump(), text=article.text)
+
+
+async def _body(request: Request, services: Services) -> bytes:
+    """The request body, refused with 413 when over the configured limit."""
+    limit = services.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is {declared} bytes; the limit is {limit}")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(413, f"the body is {len(body)} bytes; the limit is {limit}")
+    return body
+
+
+async def _uploaded_article(request: Request, services: Services) -> Article:
+    """One article from a JSON body or an uploaded file (multipart field ``file``)."""
+    body = await _body(request, services)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(422, "upload the article as a multipart file field named 'file'")
+        items = list(read_bytes(upload.filename or "upload.txt", await upload.read()))
+        failures = [i for i in items if isinstance(i, SourceError)]
+        if failures:
+            raise HTTPException(422, f"{failures[0].source}: {failures[0].reason}")
+        if len(items) != 1:
+            raise HTTPException(
+                422, f"the file holds {len(items)} articles; send several to /api/articles:bulk"
+            )
+        article = items[0]
+        assert isinstance(article, Article)
+        return article
+    return _from_json(body)
+
+
+def _from_json(body: bytes, article_id: str | None = None) -> Article:
+    try:
+        record = ArticleIn.model_validate_json(body).model_dump()
+    except ValueError as exc:
+        raise HTTPException(422, f"the body is not an article: {_first_error(exc)}") from exc
+    if article_id is not None:
+        if record["id"] not in (None, article_id):
+            raise HTTPException(
+                422, f"the body's id {record['id']!r} differs from the path's {article_id!r}"
+            )
+        record["id"] = article_id
+    return article_from_record(record)
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        return f"{where}: {first.get('msg')}"
+    return str(exc)
+
+
+def _result(article: Article, report: IngestReport) -> WriteResult:
+    status = "added" if report.added else "updated" if report.updated else "unchanged"
+    return WriteResult(id=article.id, status=status, passages=report.passages)
+
+
+@router.post(
+    "",
+    status_code=201,
+    dependencies=[WriterDep],
+    responses={200: {"description": "Already stored as given."}, 409: {"description": "Id taken."}},
+)
+async def create_article(
+    request: Request, response: Response, services: ServicesDep
+) -> WriteResult:
+    """Add an article from a JSON body (the JSONL fields) or an uploaded .txt/.md/.html file."""
+    article = await _uploaded_article(request, services)
+    held = services.corpus.holds(article)
+    if held is False:
+        raise HTTPException(
+            409,
+            f"an article with id {article.id!r} exists; PUT /api/articles/{article.id} replaces it",
+        )
+    report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    if held:
+        response.status_code = 200
+    return _result(article, report)
+
+
+@router.put("/{article_id}", dependencies=[WriterDep])
+async def put_article(
+    article_id: str, request: Request, response: Response, services: ServicesDep
+) -> WriteResult:
+    """Store the article under this id, replacing any earlier version (201 when new)."""
+    article = _from_json(await _body(request, services), article_id)
+    report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    if report.added:
+        response.status_code = 201
+    return _result(article, report)
+
+
+@router.delete(
+    "/{article_id}", dependencies=[WriterDep], responses={404: {"description": "No such article."}}
+)
+def delete_article(article_id: str, services: ServicesDep) -> WriteResult:
+    """Delete an article; it is never cited again."""
+    _, passages = services.corpus.snapshot.articles.get(article_id, (None, 0))
+    services.corpus.delete_article(article_id)
+    return WriteResult(id=article_id, status="deleted", passages=passages)
+
+
+@router.post(":bulk", dependencies=[WriterDep])
+async def bulk_articles(request: Request, services: ServicesDep) -> BulkResult:
+    """Add or replace many articles from a JSONL body, one article per line; lines that cannot
+    be read are reported by number and the rest go in."""
+    try:
+        text = decode_text(await _body(request, services))
+    except InvalidArticleError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    articles: list[Article] = []
+    failed: list[BulkFailure] = []
+    for item in read_jsonl(text, "body"):
+        if isinstance(item, SourceError):
+            failed.append(BulkFailure(line=int(item.source.rsplit(":", 1)[1]), reason=item.reason))
+        else:
+            articles.append(item)
+    if not articles and not failed:
+        raise HTTPException(422, "the body holds no articles: send one JSON object per line")
+    report = await run_in_threadpool(services.corpus.add_articles, articles, services.embedder)
+    return BulkResult(
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        failed=failed,
+        passages=report.passages,
+    )

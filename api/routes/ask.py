@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import ValidationError
 
 from api.deps import ServicesDep
-from api.schemas import MAX_QUESTION_CHARS, AskRequest, AskResponse, CitationOut, SearchResponse
+from api.schemas import (
+    MAX_QUESTION_CHARS,
+    AskRequest,
+    AskResponse,
+    CitationOut,
+    FiltersIn,
+    SearchResponse,
+)
+from qa.errors import QuestionError
 from qa.models import Citation
 
 router = APIRouter(prefix="/api", tags=["questions"])
@@ -19,7 +29,8 @@ router = APIRouter(prefix="/api", tags=["questions"])
 @router.post("/ask")
 def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
     """Answer a question with a sentence quoted from the articles, and cited passages."""
-    answer = services.answerer.ask(body.question, body.top_k)
+    filters = body.filters.to_filters() if body.filters else None
+    answer = services.answerer.ask(body.question, body.top_k, filters)
     return AskResponse.of(answer, body.conversation_id or uuid.uuid4().hex)
 
 
@@ -28,9 +39,24 @@ def search(
     services: ServicesDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="Query.")],
     k: Annotated[int, Query(ge=1, le=100, description="How many passages.")] = 10,
+    article_id: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
+    source: Annotated[str | None, Query(min_length=1, description="Outlet, any case.")] = None,
+    author: Annotated[str | None, Query(min_length=1, description="Byline name.")] = None,
+    published_from: Annotated[date | None, Query(description="From this day.")] = None,
+    published_to: Annotated[date | None, Query(description="To this day.")] = None,
 ) -> SearchResponse:
     """Return the passages ranked for a query, without picking an answer."""
-    hits = services.answerer.search(q, k)
+    try:
+        filters = FiltersIn(
+            article_ids=article_id,
+            source=source,
+            author=author,
+            published_from=published_from,
+            published_to=published_to,
+        )
+    except ValidationError as exc:
+        raise QuestionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
+    hits = services.answerer.search(q, k, filters=filters.to_filters())
     return SearchResponse(
         query=q.strip(),
         citations=[CitationOut.of(Citation(rank=i + 1, hit=h)) for i, h in enumerate(hits)],

@@ -14,10 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import articles, ask, health
+from api.routes import articles, ask, conversations, health
 from api.services import Services, build_services
 from api.settings import Settings, get_settings
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
+from qa.conversation import ConversationError
 from qa.errors import QuestionError
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,12 @@ def create_app(
     app.add_exception_handler(QuestionError, _error(422))
     app.add_exception_handler(InvalidArticleError, _error(422))
     app.add_exception_handler(ArticleNotFoundError, _error(404))
+    app.add_exception_handler(ConversationError, _error(404))
     app.add_exception_handler(CorpusError, _error(503))
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(articles.router)
+    app.include_router(conversations.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

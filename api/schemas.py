@@ -56,7 +56,9 @@ class AskRequest(BaseModel):
     )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many citations to return.")
     conversation_id: str | None = Field(
-        None, max_length=64, description="Continue this conversation; omit to start a new one."
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Continue this conversation; omit to start a new one.",
     )
     filters: FiltersIn | None = Field(None, description="Answer only from matching articles.")
 
@@ -121,9 +123,15 @@ class AskResponse(BaseModel):
     answer: str | None
     citations: list[CitationOut]
     conversation_id: str
+    turn: int = Field(description="This turn's index in the conversation, from 0.")
+    resolved_query: str = Field(
+        description="What was searched: the question, or it read after the turn before."
+    )
 
     @classmethod
-    def of(cls, answer: Answer, conversation_id: str) -> AskResponse:
+    def of(
+        cls, answer: Answer, conversation_id: str, turn: int = 0, resolved: str | None = None
+    ) -> AskResponse:
         """Shape a pipeline answer for the wire."""
         return cls(
             question=answer.question,
@@ -131,7 +139,38 @@ class AskResponse(BaseModel):
             answer=answer.text,
             citations=[CitationOut.of(c) for c in answer.citations],
             conversation_id=conversation_id,
+            turn=turn,
+            resolved_query=resolved or answer.question,
         )
+
+
+class TurnOut(BaseModel):
+    """One stored turn of a conversation."""
+
+    question: str
+    resolved_query: str
+    answered: bool
+    answer: str | None
+    citations: list[CitationOut]
+    created_at: str
+    feedback: Literal["up", "down"] | None
+
+
+class ConversationOut(BaseModel):
+    """A conversation's turns, oldest first."""
+
+    id: str
+    turns: list[TurnOut]
+
+
+class FeedbackIn(BaseModel):
+    """Thumbs up or down on one turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    turn: int = Field(..., ge=0, description="The turn's index, as /api/ask returned it.")
+    rating: Literal["up", "down"]
 
 
 class SearchResponse(BaseModel):

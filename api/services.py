@@ -13,10 +13,12 @@ from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
+from qa.conversation import ConversationStore
 from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
 
 log = logging.getLogger(__name__)
+CONVERSATIONS_FILE = "conversations.sqlite"
 
 
 @dataclass
@@ -27,10 +29,12 @@ class Services:
     embedder: Embedder
     corpus: Corpus
     answerer: Answerer
+    conversations: ConversationStore
 
     def close(self) -> None:
-        """Release the database."""
+        """Release the databases."""
         self.corpus.close()
+        self.conversations.close()
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -91,7 +95,14 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         max_per_article=settings.max_per_article,
     )
     answerer = Answerer(corpus, retriever, refusal=refusal_model(corpus, settings))
-    return Services(settings=settings, embedder=embedder, corpus=corpus, answerer=answerer)
+    conversations = ConversationStore(settings.data_dir / CONVERSATIONS_FILE)
+    return Services(
+        settings=settings,
+        embedder=embedder,
+        corpus=corpus,
+        answerer=answerer,
+        conversations=conversations,
+    )
 
 
 def article_list(corpus: Corpus) -> list[tuple[Article, int]]:

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         20_000_000, ge=1, description="Largest request body the write endpoints accept."
     )
+    followup_specificity: float = Field(
+        4.0,
+        ge=0,
+        description="A question whose known words sum to less IDF than this is read after the "
+        "turn before it.",
+    )
     refusal_threshold: float | None = Field(
         None,
         ge=0,

@@ -66,10 +66,18 @@ class Answerer:
         hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
         return Retrieval(snapshot, query, hits, refusal_features(snapshot, query, hits))
 
-    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int = 5,
+        filters: Filters | None = None,
+        resolved: str | None = None,
+    ) -> Answer:
         """Return the answer to ``question`` with up to ``top_k`` citations in rank order,
-        drawn only from articles that pass ``filters``."""
-        found = self.retrieve(question, top_k, filters)
+        drawn only from articles that pass ``filters``. ``resolved`` is the text to retrieve
+        with when it differs from the question (a follow-up read after the turn before)."""
+        question = _checked(question, top_k, MAX_TOP_K)
+        found = self.retrieve(resolved or question, top_k, filters)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         picked = self.picker.pick(found.snapshot, found.query, hits) if answered else None
@@ -82,10 +90,10 @@ class Answerer:
             for i, hit in enumerate(hits)
         )
         if picked is None:
-            return Answer(question=found.query.text, answered=False, text=None, citations=citations)
+            return Answer(question=question, answered=False, text=None, citations=citations)
         index, sentence = picked
         return Answer(
-            question=found.query.text,
+            question=question,
             answered=True,
             text=f"{sentence.text} [{index + 1}]",
             citations=citations,

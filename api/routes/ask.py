@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from api.schemas import (
     FiltersIn,
     SearchResponse,
 )
+from qa.conversation import Turn, resolve_followup
 from qa.errors import QuestionError
 from qa.models import Citation
 
@@ -30,8 +30,26 @@ router = APIRouter(prefix="/api", tags=["questions"])
 def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
     """Answer a question with a sentence quoted from the articles, and cited passages."""
     filters = body.filters.to_filters() if body.filters else None
-    answer = services.answerer.ask(body.question, body.top_k, filters)
-    return AskResponse.of(answer, body.conversation_id or uuid.uuid4().hex)
+    conversations = services.conversations
+    conversation_id = body.conversation_id or conversations.new_id()
+    history = conversations.turns(conversation_id)
+    resolved = resolve_followup(
+        body.question,
+        history,
+        services.corpus.snapshot.lexical,
+        services.settings.followup_specificity,
+    )
+    answer = services.answerer.ask(body.question, body.top_k, filters, resolved)
+    response = AskResponse.of(answer, conversation_id, resolved=resolved)
+    turn = Turn(
+        question=answer.question,
+        resolved=resolved,
+        answered=answer.answered,
+        answer=answer.text,
+        citations=[c.model_dump() for c in response.citations],
+    )
+    response.turn = conversations.append(conversation_id, turn)
+    return response
 
 
 @router.get("/search")

@@ -20,6 +20,7 @@
   const emptyState = document.getElementById('empty-state');
   const newConversationButton = document.getElementById('new-conversation');
   const statusRegion = document.getElementById('status');
+  const articleFilter = document.getElementById('article-filter');
 
   const panel = document.getElementById('article-panel');
   const panelTitle = document.getElementById('article-title');
@@ -40,6 +41,9 @@
     pending: null, // AbortController of the in-flight /api/ask request
     restoring: false, // history fetch in progress (keeps the empty-state hidden)
   };
+
+  // id -> title of every article offered in the "Search in" list.
+  const articleTitles = new Map();
 
   const reducedMotion = window.matchMedia
     && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -198,6 +202,7 @@
         const detail = errorDetail(body);
         throw new ApiError(detail || `The server returned an error (HTTP ${response.status}).`, response.status);
       }
+      if (opts.allowEmpty) return body;
       if (!body || typeof body !== 'object') {
         throw new ApiError('The server sent a response this page could not read.', response.status);
       }
@@ -278,11 +283,12 @@
     emptyState.hidden = thread.childElementCount > 0 || state.restoring;
   }
 
-  function questionBubble(question) {
+  function questionBubble(question, filterTitle) {
     return h('div', { class: 'question-row' },
       h('p', { class: 'question-bubble' },
         h('span', { class: 'visually-hidden' }, 'You asked: '),
-        str(question)));
+        str(question),
+        filterTitle ? h('span', { class: 'filter-note' }, `in: ${filterTitle}`) : null));
   }
 
   function errorBox(message) {
@@ -323,7 +329,90 @@
         ...markedNodes(text, sentenceRange(text, citation), 'quote-highlight')) : null);
   }
 
-  function renderReply(data) {
+  /* ------------------------------------------------------------------ *
+   * Feedback (thumbs up / down) on a reply
+   * ------------------------------------------------------------------ */
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  // Static icon outlines (not server data), drawn with stroke="currentColor".
+  const THUMB_PATHS = {
+    up: 'M7 10v12M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z',
+    down: 'M17 14V2M9 18.12 10 14H4.17a2 2 0 0 1-1.92-2.56l2.33-8A2 2 0 0 1 6.5 2H20a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2h-2.76a2 2 0 0 0-1.79 1.11L12 22a3.13 3.13 0 0 1-3-3.88Z',
+  };
+
+  function thumbIcon(kind) {
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.setAttribute('class', 'feedback-icon');
+    const path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', THUMB_PATHS[kind]);
+    svg.append(path);
+    return svg;
+  }
+
+  /**
+   * Thumbs up / down for one turn. `conversationId` and `turn` are fixed
+   * when the reply is drawn, so a later "New conversation" cannot redirect
+   * the rating to another conversation.
+   */
+  function feedbackBar(conversationId, turn, stored) {
+    const up = h('button', {
+      type: 'button', class: 'feedback-button feedback-up', 'aria-label': 'Helpful', 'aria-pressed': 'false',
+    }, thumbIcon('up'));
+    const down = h('button', {
+      type: 'button', class: 'feedback-button feedback-down', 'aria-label': 'Not helpful', 'aria-pressed': 'false',
+    }, thumbIcon('down'));
+    const status = h('span', { class: 'feedback-status', role: 'status' });
+    const bar = h('div', { class: 'feedback', role: 'group', 'aria-label': 'Was this answer helpful?' },
+      h('span', { class: 'feedback-prompt', 'aria-hidden': 'true' }, 'Helpful?'), up, down, status);
+
+    const buttons = { up, down };
+    let current = stored === 'up' || stored === 'down' ? stored : null;
+    let sending = false;
+
+    const showPressed = () => {
+      up.setAttribute('aria-pressed', String(current === 'up'));
+      down.setAttribute('aria-pressed', String(current === 'down'));
+    };
+    showPressed();
+
+    async function send(rating) {
+      if (sending || rating === current) return;
+      sending = true;
+      bar.setAttribute('aria-busy', 'true');
+      status.classList.remove('is-error');
+      status.textContent = '';
+      try {
+        await apiFetch('/api/feedback', {
+          method: 'POST',
+          body: { conversation_id: conversationId, turn, rating },
+          allowEmpty: true,
+        });
+        current = rating;
+        showPressed();
+        status.textContent = 'Thanks';
+      } catch (err) {
+        status.classList.add('is-error');
+        status.textContent = err.message;
+      } finally {
+        sending = false;
+        bar.removeAttribute('aria-busy');
+      }
+    }
+
+    for (const [rating, button] of Object.entries(buttons)) {
+      button.addEventListener('click', () => send(rating));
+    }
+    return bar;
+  }
+
+  /**
+   * meta: { conversationId, turn, feedback } locating this reply for
+   * feedback; without a conversation id and turn index no buttons are shown.
+   */
+  function renderReply(data, meta) {
     const answered = data.answered === true;
     const citations = Array.isArray(data.citations) ? data.citations.filter((c) => c && typeof c === 'object') : [];
     const reply = h('div', { class: 'reply', 'data-answered': String(answered) });
@@ -345,11 +434,15 @@
         h('ol', { class: 'sources' }, citations.map(sourceCard)),
       );
     }
+
+    if (meta && meta.conversationId && isInt(meta.turn) && meta.turn >= 0) {
+      reply.append(feedbackBar(meta.conversationId, meta.turn, meta.feedback));
+    }
     return reply;
   }
 
-  function renderTurn(question, data) {
-    return h('div', { class: 'turn' }, questionBubble(question), renderReply(data));
+  function renderTurn(question, data, meta) {
+    return h('div', { class: 'turn' }, questionBubble(question), renderReply(data, meta));
   }
 
   /* ------------------------------------------------------------------ *
@@ -362,11 +455,18 @@
     form.setAttribute('aria-busy', String(busy));
   }
 
-  async function ask(question) {
+  /** The article chosen in "Search in", as { id, title }, or null for all articles. */
+  function selectedFilter() {
+    const id = articleFilter.value;
+    if (!id) return null;
+    return { id, title: articleTitles.get(id) || id };
+  }
+
+  async function ask(question, filter) {
     const generation = state.generation;
     const loading = h('div', { class: 'loading' },
       h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Searching…');
-    const turn = h('div', { class: 'turn' }, questionBubble(question), loading);
+    const turn = h('div', { class: 'turn' }, questionBubble(question, filter && filter.title), loading);
     thread.append(turn);
     updateEmptyState();
     reveal(loading);
@@ -375,14 +475,20 @@
     const controller = new AbortController();
     state.pending = controller;
     try {
+      const body = { question, top_k: TOP_K, conversation_id: state.conversationId };
+      if (filter) body.filters = { article_ids: [filter.id] };
       const data = await apiFetch('/api/ask', {
         method: 'POST',
-        body: { question, top_k: TOP_K, conversation_id: state.conversationId },
+        body,
         signal: controller.signal,
       });
       if (generation !== state.generation) return;
       if (data.conversation_id) setConversationId(str(data.conversation_id));
-      loading.replaceWith(renderReply(data));
+      loading.replaceWith(renderReply(data, {
+        conversationId: state.conversationId,
+        turn: data.turn,
+        feedback: null,
+      }));
       reveal(turn, 'start');
     } catch (err) {
       if (generation !== state.generation) return;
@@ -418,9 +524,14 @@
       const data = await apiFetch(`/api/conversations/${encodeURIComponent(id)}`);
       if (generation !== state.generation) return;
       const turns = Array.isArray(data.turns) ? data.turns : [];
+      const conversationId = str(data.id) || id;
+      // The turn index is the position in the server's array, counted
+      // before anything unreadable is skipped.
       history.replaceChildren(...turns
-        .filter((t) => t && typeof t === 'object')
-        .map((t) => renderTurn(t.question, t)));
+        .map((t, index) => (t && typeof t === 'object'
+          ? renderTurn(t.question, t, { conversationId, turn: index, feedback: t.feedback })
+          : null))
+        .filter(Boolean));
       if (!history.childElementCount) history.remove();
       const last = thread.lastElementChild;
       if (last) last.scrollIntoView({ block: 'end' });
@@ -439,6 +550,32 @@
         updateEmptyState();
       }
     }
+  }
+
+  /** Fill "Search in" with every article; on failure only "All articles" stays. */
+  async function loadArticles() {
+    let data;
+    try {
+      data = await apiFetch('/api/articles?limit=10000');
+    } catch (err) {
+      console.warn('Could not load the article list for "Search in":', err.message);
+      return;
+    }
+    const articles = Array.isArray(data.articles) ? data.articles : [];
+    const options = document.createDocumentFragment();
+    for (const article of articles) {
+      if (!article || typeof article !== 'object') continue;
+      const id = str(article.id);
+      if (!id || articleTitles.has(id)) continue;
+      const title = str(article.title).trim() || id;
+      const outlet = str(article.outlet).trim();
+      articleTitles.set(id, title);
+      const option = document.createElement('option');
+      option.value = id;
+      option.textContent = outlet ? `${title} — ${outlet}` : title;
+      options.append(option);
+    }
+    articleFilter.append(options);
   }
 
   function newConversation() {
@@ -597,7 +734,7 @@
       return;
     }
     input.value = '';
-    ask(question);
+    ask(question, selectedFilter());
   });
 
   input.addEventListener('keydown', (event) => {
@@ -611,5 +748,6 @@
   newConversationButton.addEventListener('click', newConversation);
 
   updateEmptyState();
+  loadArticles();
   restoreConversation();
 })();

@@ -411,6 +411,51 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
     )
 
 
+@cli.group()
+def feedback() -> None:
+    """Work with the thumbs up/down people gave answers."""
+
+
+@feedback.command(name="export")
+@data_dir_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write here instead of standard output.",
+)
+def feedback_export(data_dir: Path | None, output: Path | None) -> None:
+    """Export rated answers as evaluation cases (the gold set's JSONL format).
+
+    Thumbs up: the question with the quoted sentence as its answer. Thumbs down: marked
+    needs_review with the rejected sentence, for a person to add the right span.
+
+    \b
+    Example:
+        qa feedback export --data-dir data -o eval/gold/from-feedback.jsonl
+        qa eval eval/gold/from-feedback.jsonl
+    """
+    from api.services import CONVERSATIONS_FILE
+    from qa.conversation import ConversationStore, feedback_cases
+
+    settings = _settings(data_dir)
+    path = settings.data_dir / CONVERSATIONS_FILE
+    if not path.exists():
+        raise click.ClickException(f"no conversations in {settings.data_dir}")
+    store = ConversationStore(path)
+    try:
+        lines = [json.dumps(case, ensure_ascii=False) for case in feedback_cases(store)]
+    finally:
+        store.close()
+    text = "".join(line + "\n" for line in lines)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(lines)} cases to {output}", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()

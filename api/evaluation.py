@@ -16,8 +16,16 @@ from api.settings import Settings
 from index.embed import Embedder
 from index.sources import default_corpus_dir
 from qa.answer import Answerer
-from qa.datasets import Dataset, load_beir, load_gold, load_squad
-from qa.evaluate import DiversityScores, Evaluator, RefusalScores, RetrievalScores, refusal
+from qa.datasets import Dataset, load_beir, load_followups, load_gold, load_squad
+from qa.evaluate import (
+    DiversityScores,
+    Evaluator,
+    FollowupScores,
+    RefusalScores,
+    RetrievalScores,
+    followup_recall,
+    refusal,
+)
 from qa.refusal import RefusalModel, fit_refusal
 from qa.retrieve import Method
 
@@ -34,6 +42,8 @@ def load_dataset(name_or_path: str) -> Dataset:
     if name_or_path in DATASETS:
         return DATASETS[name_or_path]()
     path = Path(name_or_path)
+    if path.suffix == ".jsonl" and path.is_file():
+        return load_gold(path, default_corpus_dir())
     if path.is_dir() and (path / "corpus.jsonl").exists():
         return load_beir(path)
     if path.suffix == ".json" and path.is_file():
@@ -57,6 +67,7 @@ class DatasetResult:
     answer_queries: int = 0
     answer_accuracy: float | None = None
     refusal: RefusalScores | None = None
+    followups: FollowupScores | None = None
     seconds: float = 0.0
 
 
@@ -109,6 +120,14 @@ def run_evaluation(
                 result.diversity = [evaluator.diversity(cap) for cap in (None, 2, 1)]
             if dataset.kind in ("gold", "squad"):
                 result.answer_queries, result.answer_accuracy = evaluator.answer_accuracy()
+            followups_path = EVAL_DIR / "gold" / f"{dataset.name}_followups.jsonl"
+            if dataset.kind == "gold" and followups_path.exists():
+                result.followups = followup_recall(
+                    services.answerer,
+                    load_followups(followups_path),
+                    "\n".join(a.text for a in dataset.articles),
+                    settings.followup_specificity,
+                )
             if dataset.kind == "gold":
                 result.refusal = refusal(
                     services.answerer,
@@ -186,6 +205,12 @@ def format_table(report: dict[str, Any]) -> str:
             )
         if r.refusal is not None:
             parts.append(_refusal_line(r.refusal))
+        if r.followups is not None:
+            f = r.followups
+            parts.append(
+                f"follow-ups ({f.conversations} conversations): last turn R@3 "
+                f"{f.with_history:.3f} with history, {f.without_history:.3f} without"
+            )
         for d in r.diversity:
             cap = "no cap" if d.max_per_article is None else f"at most {d.max_per_article}/article"
             parts.append(

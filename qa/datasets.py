@@ -111,6 +111,27 @@ def load_squad(path: Path) -> Dataset:
     return Dataset(name=path.parent.name, kind="squad", articles=articles, queries=queries)
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """Questions asked in turn; the last one's answer spans judge it."""
+
+    id: str
+    questions: tuple[str, ...]
+    answers: tuple[str, ...]
+
+
+def load_followups(path: Path) -> list[Conversation]:
+    """Conversations in JSONL: ``{"id", "turns": [{"question", "answers"?}, ...]}``."""
+    return [
+        Conversation(
+            id=str(c["id"]),
+            questions=tuple(str(t["question"]) for t in c["turns"]),  # type: ignore[attr-defined]
+            answers=tuple(c["turns"][-1]["answers"]),  # type: ignore[index]
+        )
+        for c in _read_jsonl(path)
+    ]
+
+
 def load_gold(path: Path, corpus: Path) -> Dataset:
     """The gold JSONL with the articles it is about (a file or folder, as ``qa ingest`` reads)."""
     articles = []
@@ -126,5 +147,6 @@ def load_gold(path: Path, corpus: Path) -> Dataset:
             answers=tuple(str(a) for a in q.get("answers", [])),  # type: ignore[attr-defined]
         )
         for q in _read_jsonl(path)
+        if not q.get("needs_review")  # exported feedback still waiting for its span
     ]
     return Dataset(name=path.stem, kind="gold", articles=articles, queries=queries)

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qa.answer import Answerer
-from qa.datasets import Dataset, EvalQuery
+from qa.conversation import Turn, resolve_followup
+from qa.datasets import Conversation, Dataset, EvalQuery
 from qa.retrieve import Method, article_ranking
 
 RECALL_KS = (1, 2, 3, 5, 10, 20, 50, 100)
@@ -165,6 +166,43 @@ class Evaluator:
             )
             right += answer.answered and _contains_span(text, spans)
         return len(queries), right / len(queries) if queries else 0.0
+
+
+@dataclass
+class FollowupScores:
+    """Recall@3 of the last turn's answer passage, with and without the earlier turns."""
+
+    conversations: int
+    with_history: float
+    without_history: float
+
+
+def followup_recall(
+    answerer: Answerer,
+    conversations: Sequence[Conversation],
+    article_text: str,
+    min_specificity: float,
+    k: int = 3,
+) -> FollowupScores:
+    """Ask each conversation's turns in order, reading each after the one before as the API
+    does, and check whether the last turn's answer passage is among the first ``k``."""
+    lexical = answerer.corpus.snapshot.lexical
+    with_history: list[bool] = []
+    without: list[bool] = []
+    for conversation in conversations:
+        history: list[Turn] = []
+        for question in conversation.questions[:-1]:
+            resolved = resolve_followup(question, history, lexical, min_specificity)
+            history.append(Turn(question, resolved, True, None, []))
+        last = conversation.questions[-1]
+        spans = judged_spans(EvalQuery("", last, True, answers=conversation.answers), article_text)
+        for text, out in (
+            (resolve_followup(last, history, lexical, min_specificity), with_history),
+            (last, without),
+        ):
+            hits = answerer.search(text, k)
+            out.append(any(span in h.passage.text for h in hits for span in spans))
+    return FollowupScores(len(conversations), _mean(with_history), _mean(without))
 
 
 def refusal(

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import SEED
@@ -118,3 +119,54 @@ def test_markup_in_articles_is_shown_as_text(page) -> None:  # type: ignore[no-u
     assert '<img src=x onerror="window.__pwned = 2">' in page.locator("#article-text").inner_text()
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#article-text img").count() == 0
+
+
+def test_follow_up_history_survives_reload_and_new_conversation_clears_it(page, server) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "Who is the Chinese ambassador to Pakistan?")
+    reply = ask(page, "What did he say about the attacks?")
+    page.locator(".reply").nth(1).wait_for()
+    assert page.locator(".reply").count() == 2
+    assert "six months" in reply.locator(".answer").inner_text()
+    cid = page.evaluate("localStorage.getItem('cited-answers:conversation-id')")
+    stored = httpx.get(f"{server.url}/api/conversations/{cid}").json()
+    assert [t["question"] for t in stored["turns"]] == [
+        "Who is the Chinese ambassador to Pakistan?",
+        "What did he say about the attacks?",
+    ]
+    page.reload()
+    page.locator(".reply").nth(1).wait_for()
+    assert page.locator(".reply").count() == 2
+    assert "What did he say about the attacks?" in page.locator("#thread").inner_text()
+    page.click("#new-conversation")
+    assert page.locator(".reply").count() == 0
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".reply").count() == 0
+
+
+def test_feedback_buttons_record_a_rating(page, server) -> None:  # type: ignore[no-untyped-def]
+    reply = ask(page, "What did the Chinese ambassador say about the attacks?")
+    reply.locator(".feedback-up").click()
+    status = reply.locator(".feedback-status")
+    status.filter(has_text="Thanks").wait_for()
+    assert reply.locator(".feedback-up").get_attribute("aria-pressed") == "true"
+    cid = page.evaluate("localStorage.getItem('cited-answers:conversation-id')")
+    turns = httpx.get(f"{server.url}/api/conversations/{cid}").json()["turns"]
+    assert turns[-1]["feedback"] == "up"
+
+
+def test_question_restricted_to_one_article(page) -> None:  # type: ignore[no-untyped-def]
+    page.locator("#article-filter option[value='xss']").wait_for(state="attached")
+    page.select_option("#article-filter", "xss")
+    reply = ask(page, "What did the Chinese ambassador say about the attacks?")
+    ids = {c.get_attribute("data-article-id") for c in reply.locator(".citation").all()}
+    assert ids == {"xss"}
+
+
+def test_errors_are_shown_as_messages(page) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#question", "x" * 1200)
+    page.press("#question", "Enter")
+    error = page.locator(".error").last
+    error.wait_for()
+    assert "the limit is 1000" in error.inner_text()
+    assert page.locator("#send").is_enabled()

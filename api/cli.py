@@ -27,6 +27,14 @@ data_dir_option = click.option(
     help="Data directory (database, index, manifest). Default: $QA_DATA_DIR or ./data.",
 )
 
+work_dir_option = click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".cache/eval"),
+    show_default=True,
+    help="Where each evaluation dataset's data directory is kept (ingested once, reused).",
+)
+
 
 def _settings(data_dir: Path | None, **overrides: object) -> Settings:
     settings = Settings()
@@ -243,13 +251,7 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
     type=click.Choice(METHODS),
     help="Retrieval method(s) to compare; repeat the option. Default: all three.",
 )
-@click.option(
-    "--work-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".cache/eval"),
-    show_default=True,
-    help="Where each dataset's data directory is kept (ingested once, reused).",
-)
+@work_dir_option
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N queries.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option(
@@ -304,13 +306,7 @@ def evaluate(
     show_default=True,
     help="Share of answerable calibration questions the threshold may refuse.",
 )
-@click.option(
-    "--work-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".cache/eval"),
-    show_default=True,
-    help="Where the SQuAD data directory is kept (as for qa eval).",
-)
+@work_dir_option
 @click.option(
     "--store",
     "store_in",

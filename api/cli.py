@@ -380,6 +380,7 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
     with open(path, encoding="utf-8") as fh:
         texts = [json.loads(line)["question"] for line in fh if line.strip()]
     services = build_services(_settings(data_dir))
+    passages = services.corpus.snapshot.passage_count
     try:
         answerer = services.answerer
         for text in texts:
@@ -400,7 +401,7 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
     timings.sort()
     p95 = timings[int(0.95 * (len(timings) - 1))]
     click.echo(
-        f"{len(timings)} questions over {services.corpus.snapshot.passage_count} passages: "
+        f"{len(timings)} questions over {passages} passages: "
         f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
         f"mean {statistics.fmean(timings):.1f} ms; one query encode alone: "
         f"median {statistics.median(encode):.1f} ms"

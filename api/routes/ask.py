@@ -17,7 +17,7 @@ from api.schemas import (
     FiltersIn,
     SearchResponse,
 )
-from qa.conversation import Turn, resolve_followup
+from api.services import ask_in_conversation
 from qa.errors import QuestionError
 from qa.models import Citation
 
@@ -30,26 +30,7 @@ router = APIRouter(prefix="/api", tags=["questions"])
 def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
     """Answer a question with a sentence quoted from the articles, and cited passages."""
     filters = body.filters.to_filters() if body.filters else None
-    conversations = services.conversations
-    conversation_id = body.conversation_id or conversations.new_id()
-    history = conversations.turns(conversation_id)
-    resolved = resolve_followup(
-        body.question,
-        history,
-        services.corpus.snapshot.lexical,
-        services.settings.followup_specificity,
-    )
-    answer = services.answerer.ask(body.question, body.top_k, filters, resolved)
-    response = AskResponse.of(answer, conversation_id, resolved=resolved)
-    turn = Turn(
-        question=answer.question,
-        resolved=resolved,
-        answered=answer.answered,
-        answer=answer.text,
-        citations=[c.model_dump() for c in response.citations],
-    )
-    response.turn = conversations.append(conversation_id, turn)
-    return response
+    return ask_in_conversation(services, body.question, body.top_k, filters, body.conversation_id)
 
 
 @router.get("/search")

@@ -239,7 +239,14 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
 
     from api.app import create_app
 
-    uvicorn.run(create_app(_settings(data_dir)), host=host, port=port)
+    settings = _settings(data_dir)
+    # Open the index before serving, so that a data directory that cannot be used (another
+    # model, other settings, damaged files) is reported as one line, not a startup traceback.
+    try:
+        services = build_services(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    uvicorn.run(create_app(settings, lambda _: services), host=host, port=port)
 
 
 @cli.command(name="eval")

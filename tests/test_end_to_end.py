@@ -161,3 +161,15 @@ def test_cli_stdin_list_and_delete(tmp_path: Path) -> None:
     assert [json.loads(line)["id"] for line in listing.output.splitlines()] == ["t0", "t2"]
     empty = runner.invoke(cli, ["articles", "--data-dir", str(tmp_path / "empty")])
     assert empty.exit_code == 1 and "no index in" in empty.output
+
+
+def test_cli_serve_refuses_an_index_built_with_other_settings(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data = str(tmp_path / "data")
+    monkeypatch.setenv("QA_MAX_CHARS", "500")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ask", "--data-dir", data, "Who is Jiang Zaidong?"]).exit_code == 0
+    monkeypatch.delenv("QA_MAX_CHARS")
+    result = runner.invoke(cli, ["serve", "--data-dir", data, "--port", "1"])
+    assert result.exit_code == 1
+    assert "was built with settings" in result.output
+    assert "Traceback" not in result.output

@@ -139,4 +139,5 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
 
 def article_list(corpus: Corpus) -> list[tuple[Article, int]]:
     """Every article (metadata only) with its passage count, ordered by id."""
-    return sorted(corpus.snapshot.articles.values(), key=lambda pair: pair[0].id)
+    # The snapshot is built from the database's rows in id order; no need to sort per request.
+    return list(corpus.snapshot.articles.values())

@@ -76,7 +76,8 @@ class Snapshot:
     stored: StoredPassages
     vectors: VectorIndex
     lexical: LexicalIndex  # positions follow ``stored.passages``
-    articles: dict[str, tuple[Article, int]]  # id -> (article without text, passage count)
+    # id -> (article without text, passage count), in id order
+    articles: dict[str, tuple[Article, int]]
     position: dict[int, int]  # passage row id -> position in ``stored``
 
     @property

@@ -17,6 +17,7 @@ from index.models import Article
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_ARTICLE_CHARS = 2_000_000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 _OPTIONAL_FIELDS = ("url", "author", "published", "source", "section", "standfirst")
@@ -146,7 +147,7 @@ def read_bytes(name: str, data: bytes) -> Iterator[Article | SourceError]:
     """Yield the articles in a file's content, its type told by ``name``'s suffix."""
     suffix = Path(name).suffix.lower()
     stem = slugify(Path(name).stem) or None
-    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES:
         yield SourceError(
             name, f"unsupported file type {suffix or '(none)'}: use .txt, .md, .html or .jsonl"
         )
@@ -187,7 +188,7 @@ def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 hidden = any(part.startswith(".") for part in rel.parts)
-                known = child.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+                known = child.suffix.lower() in SUPPORTED_SUFFIXES
                 if child.is_file() and known and not hidden:
                     yield from read_file(child)
         elif path.is_file():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import SEED
 from tests.live import QA, LiveServer
@@ -41,10 +42,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run `make chromium`")
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
             args=[
@@ -70,53 +70,58 @@ def page(browser, server: LiveServer):  # type: ignore[no-untyped-def]
 
 
 def ask(page, question: str):  # type: ignore[no-untyped-def]
+    """Send a question and return the reply it adds to the thread (not an earlier one)."""
+    replies = page.locator(".reply")
+    before = replies.count()
     page.fill("#question", question)
     page.press("#question", "Enter")
-    reply = page.locator(".reply").last
+    reply = replies.nth(before)
     reply.wait_for(timeout=20_000)
     return reply
 
 
 def test_question_shows_answer_and_citations(page) -> None:  # type: ignore[no-untyped-def]
     reply = ask(page, "What did the Chinese ambassador say about the attacks?")
-    assert reply.get_attribute("data-answered") == "true"
-    assert "attacked twice in only six months" in reply.locator(".answer").inner_text()
-    assert reply.locator(".citation").count() == 5
-    assert "Umair Jamal" in reply.inner_text()
+    expect(reply).to_have_attribute("data-answered", "true")
+    expect(reply.locator(".answer")).to_contain_text("attacked twice in only six months")
+    expect(reply.locator(".citation")).to_have_count(5)
+    expect(reply).to_contain_text("Umair Jamal")
 
 
 def test_citation_opens_article_with_passage_highlighted(page) -> None:  # type: ignore[no-untyped-def]
     reply = ask(page, "What did the Chinese ambassador say about the attacks?")
     reply.locator(".citation").first.click()
     panel = page.locator("#article-panel")
-    panel.wait_for(state="visible")
-    assert page.locator("#article-title").inner_text() == (
+    expect(panel).to_be_visible()
+    expect(page.locator("#article-title")).to_have_text(
         "China-Pakistan Ties Under Pressure Over Security Concerns"
     )
     passage = page.locator("#article-text .passage-highlight")
-    assert "Jiang Zaidong" in passage.inner_text()
-    assert "six months" in page.locator("#article-text .sentence-highlight").inner_text()
-    assert passage.is_visible()
+    expect(passage).to_contain_text("Jiang Zaidong")
+    expect(page.locator("#article-text .sentence-highlight")).to_contain_text("six months")
+    expect(passage).to_be_in_viewport()
     box = passage.bounding_box()
     assert box is not None and 0 <= box["y"] < 800
     page.keyboard.press("Escape")
-    panel.wait_for(state="hidden")
+    expect(panel).to_be_hidden()
 
 
 def test_out_of_corpus_question_shows_not_found(page) -> None:  # type: ignore[no-untyped-def]
     reply = ask(page, "What is the boiling point of water?")
-    assert reply.get_attribute("data-answered") == "false"
-    assert reply.locator(".not-found").is_visible()
+    expect(reply).to_have_attribute("data-answered", "false")
+    expect(reply.locator(".not-found")).to_be_visible()
 
 
 def test_markup_in_articles_is_shown_as_text(page) -> None:  # type: ignore[no-untyped-def]
     reply = ask(page, "Why did the dockworkers at the harbour walk out?")
     citation = reply.locator(".citation[data-article-id='xss']").first
-    assert "<img src=x onerror=" in reply.inner_text()
+    expect(reply).to_contain_text("<img src=x onerror=")
     citation.click()
-    page.locator("#article-panel").wait_for(state="visible")
-    assert page.locator("#article-title").inner_text() == XSS_TITLE
-    assert '<img src=x onerror="window.__pwned = 2">' in page.locator("#article-text").inner_text()
+    expect(page.locator("#article-panel")).to_be_visible()
+    expect(page.locator("#article-title")).to_have_text(XSS_TITLE)
+    expect(page.locator("#article-text .passage-highlight")).to_contain_text(
+        '<img src=x onerror="window.__pwned = 2">'
+    )
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#article-text img").count() == 0
 
@@ -124,9 +129,8 @@ def test_markup_in_articles_is_shown_as_text(page) -> None:  # type: ignore[no-u
 def test_follow_up_history_survives_reload_and_new_conversation_clears_it(page, server) -> None:  # type: ignore[no-untyped-def]
     ask(page, "Who is the Chinese ambassador to Pakistan?")
     reply = ask(page, "What did he say about the attacks?")
-    page.locator(".reply").nth(1).wait_for()
-    assert page.locator(".reply").count() == 2
-    assert "six months" in reply.locator(".answer").inner_text()
+    expect(page.locator(".reply")).to_have_count(2)
+    expect(reply.locator(".answer")).to_contain_text("six months")
     cid = page.evaluate("localStorage.getItem('cited-answers:conversation-id')")
     stored = httpx.get(f"{server.url}/api/conversations/{cid}").json()
     assert [t["question"] for t in stored["turns"]] == [
@@ -134,22 +138,21 @@ def test_follow_up_history_survives_reload_and_new_conversation_clears_it(page, 
         "What did he say about the attacks?",
     ]
     page.reload()
-    page.locator(".reply").nth(1).wait_for()
-    assert page.locator(".reply").count() == 2
-    assert "What did he say about the attacks?" in page.locator("#thread").inner_text()
+    expect(page.locator(".reply")).to_have_count(2)
+    expect(page.locator("#thread")).to_contain_text("What did he say about the attacks?")
     page.click("#new-conversation")
-    assert page.locator(".reply").count() == 0
+    expect(page.locator(".reply")).to_have_count(0)
     page.reload()
     page.wait_for_load_state("networkidle")
-    assert page.locator(".reply").count() == 0
+    expect(page.locator(".reply")).to_have_count(0)
 
 
 def test_feedback_buttons_record_a_rating(page, server) -> None:  # type: ignore[no-untyped-def]
     reply = ask(page, "What did the Chinese ambassador say about the attacks?")
     reply.locator(".feedback-up").click()
     status = reply.locator(".feedback-status")
-    status.filter(has_text="Thanks").wait_for()
-    assert reply.locator(".feedback-up").get_attribute("aria-pressed") == "true"
+    expect(status).to_contain_text("Thanks")
+    expect(reply.locator(".feedback-up")).to_have_attribute("aria-pressed", "true")
     cid = page.evaluate("localStorage.getItem('cited-answers:conversation-id')")
     turns = httpx.get(f"{server.url}/api/conversations/{cid}").json()["turns"]
     assert turns[-1]["feedback"] == "up"
@@ -166,7 +169,5 @@ def test_question_restricted_to_one_article(page) -> None:  # type: ignore[no-un
 def test_errors_are_shown_as_messages(page) -> None:  # type: ignore[no-untyped-def]
     page.fill("#question", "x" * 1200)
     page.press("#question", "Enter")
-    error = page.locator(".error").last
-    error.wait_for()
-    assert "the limit is 1000" in error.inner_text()
-    assert page.locator("#send").is_enabled()
+    expect(page.locator(".error").last).to_contain_text("the limit is 1000")
+    expect(page.locator("#send")).to_be_enabled()

@@ -46,6 +46,17 @@ class LexicalIndex:
             return 0.0
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
+    def coverage(self, query_terms: Sequence[str]) -> float:
+        """Share of the query's IDF mass that the texts hold: a word no text holds counts with
+        the highest IDF possible, so a question resting on unknown words scores near 0 and one
+        whose words all occur scores 1 (0 for a query without words)."""
+        if not query_terms:
+            return 0.0
+        unseen = math.log(1 + (self.size + 0.5) / 0.5)
+        known = sum(self.idf(t) for t in query_terms if t in self._df)
+        total = known + unseen * sum(1 for t in query_terms if t not in self._df)
+        return known / total if total > 0 else 0.0
+
     def known(self, term: str) -> bool:
         """Whether any text holds the term."""
         return term in self._df

@@ -53,7 +53,8 @@ class Retriever:
     ``hybrid`` takes the ``candidates`` best passages of each method and scores each by its dense
     part (passage cosine plus ``sentence_weight`` times its best sentence's cosine, from the
     sentence vectors stored at ingest) and its BM25 score; each part is rescaled over the pool to
-    [0, 1] and the rank is ``dense_weight * dense part + (1 - dense_weight) * bm25``.
+    [0, 1] and the rank is ``dense_weight * dense part + (1 - dense_weight) * coverage * bm25``,
+    where ``coverage`` is the share of the question's IDF mass that the corpus holds.
 
     ``max_per_article`` caps how many of the returned passages one article may fill while
     passages of other articles are left; the cap relaxes when there are none.
@@ -134,7 +135,10 @@ class Retriever:
         else:
             w = self.dense_weight
             semantic = dense + self.sentence_weight * sentence
-            fused = w * _minmax(semantic) + (1 - w) * _minmax(lexical)
+            # Min-max stretches BM25 to [0, 1] even when only the question's weak words matched;
+            # scaling by the share of its IDF mass the corpus knows keeps that noise small.
+            coverage = snapshot.lexical.coverage(query.terms)
+            fused = w * _minmax(semantic) + (1 - w) * coverage * _minmax(lexical)
         order = np.argsort(-fused, kind="stable")
         ranked = _diversify(snapshot, positions[order], k, cap)
         where = {int(p): i for i, p in enumerate(positions)}

@@ -26,3 +26,13 @@ def test_unknown_words_and_empty_index() -> None:
     assert index.idf("zebra") == 0.0
     assert index.idf("bird") > 0
     assert LexicalIndex([]).scores(["cat"]).shape == (0,)
+
+
+def test_coverage_is_the_share_of_idf_mass_the_texts_hold() -> None:
+    index = LexicalIndex([*TEXTS, "The cat slept.", "A cat and a bird."])
+    assert index.coverage(tokenize("cat bird")) == 1.0
+    assert index.coverage(tokenize("zebra okapi")) == 0.0
+    assert index.coverage([]) == 0.0
+    with_rare = index.coverage(tokenize("dawn zebra"))
+    with_common = index.coverage(tokenize("cat zebra"))
+    assert 0.0 < with_common < with_rare < 1.0

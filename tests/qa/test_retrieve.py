@@ -81,3 +81,17 @@ def test_per_article_cap_spreads_citations_and_relaxes(tmp_path: Path, embedder:
     assert len(capped.search(corpus.snapshot, query, 7)) == 7
     assert article_ranking(top3_capped)[0] == "long"
     corpus.close()
+
+
+def test_bm25_part_of_hybrid_shrinks_with_unknown_question_words(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    lexical_only = Retriever(embedder, dense_weight=0.0)
+    snapshot = corpus.snapshot
+    known = lexical_only.search(snapshot, lexical_only.encode("pesticides"), 1)[0]
+    assert known.article.id == "bees" and known.score == pytest.approx(1.0)
+    query = lexical_only.encode("pesticides zorblaxian")
+    partly = lexical_only.search(snapshot, query, 1)[0]
+    coverage = snapshot.lexical.coverage(query.terms)
+    assert 0.0 < coverage < 1.0
+    assert partly.article.id == "bees" and partly.score == pytest.approx(coverage)

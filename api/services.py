@@ -124,6 +124,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         method=settings.retrieval_method,
         dense_weight=settings.dense_weight,
         sentence_weight=settings.sentence_weight,
+        lexical_coverage=settings.lexical_coverage,
         max_per_article=settings.max_per_article,
     )
     answerer = Answerer(corpus, retriever, refusal=refusal_model(corpus, settings))

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(
         1.0, ge=0, description="Hybrid: weight of the best sentence's cosine in the dense part."
     )
+    lexical_coverage: bool = Field(
+        True,
+        description="Hybrid: scale the BM25 part by the share of the question's IDF mass that"
+        " the corpus holds.",
+    )
     max_per_article: int | None = Field(
         2, ge=1, description="Cap on citations from one article while others are left."
     )

@@ -54,7 +54,8 @@ class Retriever:
     part (passage cosine plus ``sentence_weight`` times its best sentence's cosine, from the
     sentence vectors stored at ingest) and its BM25 score; each part is rescaled over the pool to
     [0, 1] and the rank is ``dense_weight * dense part + (1 - dense_weight) * coverage * bm25``,
-    where ``coverage`` is the share of the question's IDF mass that the corpus holds.
+    where ``coverage`` is the share of the question's IDF mass that the corpus holds (1 when
+    ``lexical_coverage`` is off).
 
     ``max_per_article`` caps how many of the returned passages one article may fill while
     passages of other articles are left; the cap relaxes when there are none.
@@ -66,6 +67,7 @@ class Retriever:
         method: Method = "hybrid",
         dense_weight: float = 0.6,
         sentence_weight: float = 1.0,
+        lexical_coverage: bool = True,
         candidates: int = 100,
         max_per_article: int | None = None,
     ) -> None:
@@ -85,6 +87,7 @@ class Retriever:
         self.method: Method = method
         self.dense_weight = dense_weight
         self.sentence_weight = sentence_weight
+        self.lexical_coverage = lexical_coverage
         self.candidates = candidates
         self.max_per_article = max_per_article
 
@@ -137,7 +140,7 @@ class Retriever:
             semantic = dense + self.sentence_weight * sentence
             # Min-max stretches BM25 to [0, 1] even when only the question's weak words matched;
             # scaling by the share of its IDF mass the corpus knows keeps that noise small.
-            coverage = snapshot.lexical.coverage(query.terms)
+            coverage = snapshot.lexical.coverage(query.terms) if self.lexical_coverage else 1.0
             fused = w * _minmax(semantic) + (1 - w) * coverage * _minmax(lexical)
         order = np.argsort(-fused, kind="stable")
         ranked = _diversify(snapshot, positions[order], k, cap)

@@ -95,3 +95,5 @@ def test_bm25_part_of_hybrid_shrinks_with_unknown_question_words(
     coverage = snapshot.lexical.coverage(query.terms)
     assert 0.0 < coverage < 1.0
     assert partly.article.id == "bees" and partly.score == pytest.approx(coverage)
+    unscaled = Retriever(embedder, dense_weight=0.0, lexical_coverage=False)
+    assert unscaled.search(snapshot, query, 1)[0].score == pytest.approx(1.0)

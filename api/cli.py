@@ -334,6 +334,7 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
         qa calibrate --max-false-refusals 0.05 --store data
     """
     from api.evaluation import calibrate as fit
+    from api.evaluation import precision_text
     from qa.refusal import REFUSAL_KEY
 
     settings = Settings().model_copy(update={"data_dir": work_dir})
@@ -346,7 +347,7 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
     click.echo(
         f"held out: {held_out.false_refusals:.3f} of {held_out.answerable} answerable refused, "
         f"{held_out.recall:.3f} of {held_out.unanswerable} claims refused, "
-        f"precision {held_out.precision:.3f}",
+        f"precision {precision_text(held_out)}",
         err=True,
     )
     for data_dir in store_in:

@@ -224,9 +224,14 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def precision_text(r: RefusalScores) -> str:
+    """The refusal precision for a report line ("n/a" when nothing was refused)."""
+    return "n/a (nothing refused)" if r.precision is None else f"{r.precision:.3f}"
+
+
 def _refusal_line(r: RefusalScores) -> str:
     return (
-        f"refusal precision {r.precision:.3f} recall {r.recall:.3f}, answerable refused "
+        f"refusal precision {precision_text(r)} recall {r.recall:.3f}, answerable refused "
         f"{r.false_refusals:.3f} ({r.answerable} in / {r.unanswerable} out)"
     )
 

@@ -82,14 +82,15 @@ class DiversityScores:
 class RefusalScores:
     """How well "not in the articles" separates the two sets of questions.
 
-    Precision: of the refused questions, the share that truly were out of corpus. Recall: of
+    Precision: of the refused questions, the share that truly were out of corpus (None when
+    nothing was refused). Recall: of
     the out-of-corpus questions, the share refused. ``false_refusals``: share of answerable ones
     refused.
     """
 
     answerable: int
     unanswerable: int
-    precision: float
+    precision: float | None
     recall: float
     false_refusals: float
 
@@ -215,7 +216,7 @@ def refusal(
     return RefusalScores(
         answerable=len(answerable),
         unanswerable=len(unanswerable),
-        precision=refused_out / refused if refused else 1.0,
+        precision=refused_out / refused if refused else None,
         recall=refused_out / len(unanswerable) if unanswerable else 0.0,
         false_refusals=refused_in / len(answerable) if answerable else 0.0,
     )

@@ -119,4 +119,4 @@ def test_evaluator_on_five_articles(corpus: Corpus, embedder: FakeEmbedder) -> N
     diversity = evaluator.diversity(cap=1, k=3)
     assert diversity.distinct_articles == 3.0 and diversity.article_recall == 1.0
     result = refusal(answerer, ["sourdough yeast"], ["quantum"])
-    assert (result.recall, result.false_refusals) == (0.0, 0.0)
+    assert (result.recall, result.false_refusals, result.precision) == (0.0, 0.0, None)

@@ -83,9 +83,8 @@ class RefusalScores:
     """How well "not in the articles" separates the two sets of questions.
 
     Precision: of the refused questions, the share that truly were out of corpus (None when
-    nothing was refused). Recall: of
-    the out-of-corpus questions, the share refused. ``false_refusals``: share of answerable ones
-    refused.
+    nothing was refused). Recall: of the out-of-corpus questions, the share refused.
+    ``false_refusals``: share of answerable ones refused.
     """
 
     answerable: int

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,27 @@ FIVE_ARTICLES = [
         text="Researchers found that bees exposed to pesticides forage less and lose their way.",
     ),
 ]
+
+
+def write_beir(
+    folder: Path,
+    docs: Sequence[tuple[str, str, str]],
+    queries: Sequence[tuple[str, str]],
+    qrels: Sequence[tuple[str, str]],
+) -> Path:
+    """Write a BEIR-layout dataset: ``docs`` as (id, title, text), ``queries`` as (id, text)
+    in the test split, ``qrels`` as (query id, corpus id) judged relevant."""
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs)
+    )
+    (folder / "queries_test.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "text": x}) + "\n" for i, x in queries)
+    )
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in qrels)
+    )
+    return folder
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from api.cli import cli
 from index.corpus import MANIFEST_FILE
+from tests.conftest import write_beir
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -98,23 +99,19 @@ def test_cli_ask_plain_and_bad_input(tmp_path: Path) -> None:
 
 
 def test_cli_eval_runs_the_pipeline_on_a_beir_folder(tmp_path: Path) -> None:
-    beir = tmp_path / "tiny"
-    (beir / "qrels").mkdir(parents=True)
-    docs = [
-        ("d1", "Coral bleaching", "Half of the reef bleached during the March heatwave."),
-        ("d2", "Rail line", "The new rail line opened with twelve daily trains."),
-        ("d3", "Sourdough", "Wild yeast ferments the flour and makes the bread rise."),
-    ]
-    (beir / "corpus.jsonl").write_text(
-        "".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs)
+    beir = write_beir(
+        tmp_path / "tiny",
+        docs=[
+            ("d1", "Coral bleaching", "Half of the reef bleached during the March heatwave."),
+            ("d2", "Rail line", "The new rail line opened with twelve daily trains."),
+            ("d3", "Sourdough", "Wild yeast ferments the flour and makes the bread rise."),
+        ],
+        queries=[
+            ("q1", "reef bleaching in a heatwave"),
+            ("q2", "how many trains run on the new line"),
+        ],
+        qrels=[("q1", "d1"), ("q2", "d2")],
     )
-    (beir / "queries_test.jsonl").write_text(
-        json.dumps({"_id": "q1", "text": "reef bleaching in a heatwave"})
-        + "\n"
-        + json.dumps({"_id": "q2", "text": "how many trains run on the new line"})
-        + "\n"
-    )
-    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
     chart = tmp_path / "recall.png"
     args = [
         "eval",

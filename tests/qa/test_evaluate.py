@@ -13,7 +13,7 @@ from qa.datasets import Dataset, EvalQuery, load_beir, load_gold, load_squad
 from qa.evaluate import Evaluator, ndcg, recall, reciprocal_rank, refusal
 from qa.refusal import RefusalModel
 from qa.retrieve import Retriever
-from tests.conftest import FIVE_ARTICLES, SEED
+from tests.conftest import FIVE_ARTICLES, SEED, write_beir
 from tests.fakes import FakeEmbedder
 
 
@@ -33,20 +33,12 @@ def test_metrics_on_a_known_ranking() -> None:
 
 
 def test_load_beir(tmp_path: Path) -> None:
-    (tmp_path / "qrels").mkdir()
-    (tmp_path / "corpus.jsonl").write_text(
-        json.dumps({"_id": "d1", "title": "T1", "text": "Text one."})
-        + "\n"
-        + json.dumps({"_id": "d2", "title": "", "text": "Text two."})
-        + "\n"
+    write_beir(
+        tmp_path,
+        docs=[("d1", "T1", "Text one."), ("d2", "", "Text two.")],
+        queries=[("q1", "one?"), ("q2", "x")],
+        qrels=[("q1", "d1")],
     )
-    (tmp_path / "queries_test.jsonl").write_text(
-        json.dumps({"_id": "q1", "text": "one?"})
-        + "\n"
-        + json.dumps({"_id": "q2", "text": "x"})
-        + "\n"
-    )
-    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
     data = load_beir(tmp_path)
     assert [a.id for a in data.articles] == ["d1", "d2"]
     assert data.articles[1].title == "d2"

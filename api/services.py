@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from api.schemas import AskResponse
 from api.settings import Settings
-from index.corpus import Corpus, IngestReport
+from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import CorruptIndexError
 from index.models import Article
@@ -51,7 +51,10 @@ def ingest_default_corpus(corpus: Corpus, embedder: Embedder) -> IngestReport:
         if isinstance(item, SourceError):
             raise RuntimeError(f"the bundled corpus cannot be read: {item.source}: {item.reason}")
         articles.append(item)
-    return corpus.add_articles(articles, embedder)
+    report = corpus.add_articles(articles, embedder)
+    # Recorded, so that a store emptied later never gets the bundled article back.
+    corpus.store_setting(DEFAULT_CORPUS_KEY, "ingested")
+    return report
 
 
 def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
@@ -116,9 +119,9 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
     embedder = embedder or load_embedder(settings)
     corpus = Corpus(settings.data_dir, embedder.name, embedder.dimension, settings.index_config())
-    if settings.ingest_default_corpus and not corpus.snapshot.articles:
+    if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)
-        log.info("empty data directory: ingested the default corpus (%s)", report.summary())
+        log.info("new data directory: ingested the default corpus (%s)", report.summary())
     retriever = Retriever(
         embedder,
         method=settings.retrieval_method,
@@ -140,5 +143,4 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
 
 def article_list(corpus: Corpus) -> list[tuple[Article, int]]:
     """Every article (metadata only) with its passage count, ordered by id."""
-    # The snapshot is built from the database's rows in id order; no need to sort per request.
-    return list(corpus.snapshot.articles.values())
+    return list(corpus.snapshot.iter_articles())

@@ -1,48 +1,58 @@
-"""The corpus on disk: a SQLite database, a FAISS index and a manifest in one data directory.
+"""The write side of the corpus: one data directory holding a SQLite database (the source of
+truth: articles, passages, sentences and their vectors) and a manifest naming the model.
 
-Readers work on an immutable ``Snapshot``; a write builds the next snapshot aside and swaps it in,
-so a question never sees a half-written article. One writer at a time: a thread lock inside the
-process and an exclusive ``flock`` on ``write.lock`` across processes (a ``qa ingest`` beside a
-running server waits its turn). A process that finds the database ahead of its snapshot (another
-process wrote) reloads before reading or writing.
+Readers never wait. ``Corpus.snapshot`` is one attribute read of an immutable ``Snapshot``
+(``index/snapshot.py``); writers build the next one beside it and swap the reference. Nothing on
+the read path takes a lock, in this process or across processes.
 
-Save order: database commit, then the FAISS file, then the manifest, each atomic. The manifest
-names the database generation and the FAISS file's checksum; on open, if either disagrees (a crash
-between two steps), the FAISS index is rebuilt from the vectors in the database.
+A write costs what it adds. Each batch of articles is embedded outside every lock, then committed
+in one SQLite transaction (so every reader in every process sees each article whole or not at
+all) and published as one new segment plus deletion marks for the versions it replaced. Small
+segments are merged by a background thread; nothing on the write path re-reads the corpus.
+
+Writers take turns: a thread lock in the process and an exclusive ``flock`` on ``write.lock``
+across processes, held only for the commit and the swap. Every commit logs the ids of the articles
+it touched with its generation; a background thread polls the generation and applies another
+process's commits by reading just those articles, so a running server sees a ``qa ingest`` beside
+it within a second, batch by batch.
+
+On open the snapshot is built from the database alone: whatever a crash interrupted, the last
+committed state is what opens. ``qa reindex`` re-chunks and re-embeds every article.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from tqdm import tqdm
 
 from index.chunk import chunk_article
-from index.embed import Embedder
+from index.embed import Embedder, embed_with_sentences
 from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
-from index.lexical import LexicalIndex
+from index.merge import MergePolicy
 from index.models import Article, Passage
-from index.store import Database, StoredPassages, content_hash
-from index.vectors import VectorIndex, atomic_write_bytes
+from index.segment import ArticleRows, Segment
+from index.snapshot import SegmentState, Snapshot
+from index.store import Database, StoredArticle, content_hash
+from index.text import tokenize
+from index.vectors import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "corpus.sqlite"
 LOCK_FILE = "write.lock"
-VECTORS_FILE = "passages.faiss"
 MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
+DEFAULT_CORPUS_KEY = "default_corpus"
 
 
 @dataclass(frozen=True)
@@ -68,39 +78,6 @@ class IndexConfig:
         }
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A consistent, read-only view of the corpus at one generation."""
-
-    generation: int
-    stored: StoredPassages
-    vectors: VectorIndex
-    lexical: LexicalIndex  # positions follow ``stored.passages``
-    # id -> (article without text, passage count), in id order
-    articles: dict[str, tuple[Article, int]]
-    position: dict[int, int]  # passage row id -> position in ``stored``
-
-    @property
-    def passage_count(self) -> int:
-        """Number of passages."""
-        return len(self.stored.passages)
-
-    @property
-    def sentence_count(self) -> int:
-        """Number of sentences."""
-        return int(self.stored.sentence_bounds[-1])
-
-    def passage(self, rowid: int) -> Passage:
-        """Return the passage stored under a row id."""
-        return self.stored.passages[self.position[rowid]]
-
-    def sentence_vectors(self, rowid: int) -> npt.NDArray[np.float32]:
-        """Return the vectors of a passage's sentences, one row per sentence."""
-        pos = self.position[rowid]
-        bounds = self.stored.sentence_bounds
-        return self.stored.sentence_vectors[bounds[pos] : bounds[pos + 1]]
-
-
 @dataclass
 class IngestReport:
     """What an ingest did, article by article."""
@@ -121,7 +98,12 @@ class IngestReport:
 
 
 class Corpus:
-    """Articles, passages and vectors in a data directory, opened for one embedding model."""
+    """Articles, passages and vectors in a data directory, opened for one embedding model.
+
+    ``refresh_seconds`` is how often a background thread looks for commits made by other
+    processes (and merges segments); 0 turns the thread off, leaving ``refresh()`` and
+    ``merge()`` to the caller.
+    """
 
     def __init__(
         self,
@@ -129,6 +111,9 @@ class Corpus:
         model_name: str,
         dimension: int,
         config: IndexConfig | None = None,
+        *,
+        refresh_seconds: float = 0.5,
+        merge_policy: MergePolicy | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         try:
@@ -138,11 +123,25 @@ class Corpus:
         self.model_name = model_name
         self.dimension = dimension
         self.config = config or IndexConfig()
+        self.merge_policy = merge_policy or MergePolicy()
+        # One writer thread at a time in this process (also held by the refresher, so that a
+        # commit of ours is never applied twice); the swap lock orders the publications of the
+        # writer and the merger. Readers take neither.
         self._write_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
         self.db = Database(self.data_dir / DB_FILE)
         self._check_model()
         with self._exclusive():
-            self._snapshot = self._open_snapshot()
+            self._snapshot = self._load()
+            self._write_manifest()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
+        if refresh_seconds > 0:
+            self._worker = threading.Thread(
+                target=self._maintain, args=(refresh_seconds,), name="corpus-refresh", daemon=True
+            )
+            self._worker.start()
 
     @classmethod
     def open_existing(cls, data_dir: Path | str, config: IndexConfig | None = None) -> Corpus:
@@ -160,7 +159,7 @@ class Corpus:
             db.close()
         if model is None or dimension is None:
             raise CorruptIndexError(f"the index in {data_dir} names no embedding model")
-        return cls(data_dir, model, int(dimension), config)
+        return cls(data_dir, model, int(dimension), config, refresh_seconds=0)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -209,81 +208,52 @@ class Corpus:
             raise CorruptIndexError(f"the manifest {path} is not a JSON object")
         return manifest
 
-    def _open_snapshot(self) -> Snapshot:
-        stored = self.db.load_passages(self.dimension)
-        generation = self.db.generation
-        manifest = self.read_manifest()
-        vectors_path = self.data_dir / VECTORS_FILE
-        vectors: VectorIndex | None = None
-        if manifest and manifest.get("generation") == generation and vectors_path.exists():
-            data = vectors_path.read_bytes()
-            if hashlib.sha256(data).hexdigest() == manifest.get("vectors_sha256"):
-                vectors = VectorIndex.from_bytes(data, self.dimension)
-                if len(vectors) != len(stored.passages):
-                    vectors = None
-        if vectors is None:
-            if manifest is not None or stored.passages:
-                log.warning("vector index out of step with the database; rebuilding it")
-            vectors = VectorIndex.build(stored.rowids, stored.vectors, self.dimension)
-            self._save_index(vectors, generation)
-        return self._snapshot_of(generation, stored, vectors)
-
-    def _snapshot_of(
-        self, generation: int, stored: StoredPassages, vectors: VectorIndex
-    ) -> Snapshot:
-        articles = {a.id: (a, n) for a, n in self.db.articles()}
-        texts = [self.config.indexed_text(articles[p.article_id][0], p) for p in stored.passages]
-        return Snapshot(
-            generation=generation,
-            stored=stored,
-            vectors=vectors,
-            lexical=LexicalIndex(texts),
-            articles=articles,
-            position={int(r): i for i, r in enumerate(stored.rowids)},
-        )
-
-    def _save_index(self, vectors: VectorIndex, generation: int) -> None:
-        data = vectors.save(self.data_dir / VECTORS_FILE)
-        counts = self.db.counts()
+    def _write_manifest(self) -> None:
+        """Record what built this directory (read by people and by ``_check_model``)."""
         manifest = {
             "format": MANIFEST_FORMAT,
             "model": self.model_name,
             "dimension": self.dimension,
             "index_config": self.config.as_dict(),
-            "generation": generation,
-            **counts,
-            "vectors_sha256": hashlib.sha256(data).hexdigest(),
         }
         atomic_write_bytes(
             self.data_dir / MANIFEST_FILE, json.dumps(manifest, indent=2).encode("utf-8")
         )
 
+    def _tokens(self, article: Article, passage: Passage) -> list[str]:
+        """The lexical index's tokens of a passage."""
+        return tokenize(self.config.indexed_text(article, passage))
+
+    def _segment(self, stored: Sequence[StoredArticle]) -> Segment:
+        """A segment of stored articles, in the order given."""
+        rows = []
+        for item in stored:
+            meta = _metadata(item.article)
+            rows.append(
+                ArticleRows(
+                    article=meta,
+                    rowids=item.rowids,
+                    passages=item.passages,
+                    vectors=item.vectors,
+                    sentence_vectors=item.sentence_vectors,
+                    tokens=[self._tokens(meta, p) for p in item.passages],
+                )
+            )
+        return Segment.build(rows, self.dimension)
+
+    def _load(self) -> Snapshot:
+        """The snapshot of everything committed, read from the database in one transaction."""
+        with self.db.reading():
+            generation = self.db.generation
+            stored = self.db.load_articles(self.dimension)
+        segment = self._segment(stored)
+        return Snapshot(generation, [SegmentState(segment)] if len(segment) else [], self.dimension)
+
     # -- reading -------------------------------------------------------------------------------
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the writer locks: this process's, then the data directory's."""
-        with self._write_lock, open(self.data_dir / LOCK_FILE, "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Hold the writer locks with the snapshot brought up to the committed state."""
-        with self._exclusive():
-            if self.db.generation != self._snapshot.generation:
-                self._snapshot = self._open_snapshot()
-            yield
 
     @property
     def snapshot(self) -> Snapshot:
         """The current consistent view; keep the reference for the length of one request."""
-        if self.db.generation != self._snapshot.generation:
-            with self._writing():
-                pass  # another process wrote: reloaded on entry
         return self._snapshot
 
     def get_article(self, article_id: str) -> Article:
@@ -307,9 +277,117 @@ class Corpus:
         with self._exclusive():
             self.db.set_meta(f"setting:{key}", value)
 
+    @property
+    def initialised(self) -> bool:
+        """Whether anything was ever written here (a store that was emptied stays initialised)."""
+        return self.db.generation > 0 or self.stored_setting(DEFAULT_CORPUS_KEY) is not None
+
     def close(self) -> None:
-        """Close the database."""
+        """Stop the background thread and close the database."""
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
         self.db.close()
+
+    # -- keeping up with other processes, merging ------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the writer locks: this process's, then the data directory's."""
+        with self._write_lock, open(self.data_dir / LOCK_FILE, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _maintain(self, seconds: float) -> None:
+        """The background thread: apply other processes' commits, then merge segments."""
+        while not self._stop.is_set():
+            self._wake.wait(seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.refresh(wait=False)
+                while self.merge() and not self._stop.is_set():
+                    pass
+            except Exception:  # a failed round is retried on the next one; readers are unaffected
+                log.exception("background refresh or merge failed")
+
+    def refresh(self, wait: bool = True) -> bool:
+        """Apply commits made by other processes since the snapshot; returns whether any were.
+
+        Reads only the articles those commits touched. With ``wait=False`` it gives up at once
+        when a writer of this process is busy (that writer catches up itself).
+        """
+        if not self._write_lock.acquire(blocking=wait):
+            return False
+        try:
+            return self._catch_up()
+        finally:
+            self._write_lock.release()
+
+    def _catch_up(self) -> bool:
+        """``refresh`` with the process's write lock held."""
+        current = self._snapshot.generation
+        if self.db.generation == current:
+            return False
+        with self.db.reading():
+            generation = self.db.generation
+            oldest = self.db.oldest_change()
+            if generation < current or oldest is None or oldest > current + 1:
+                # The change log does not reach back to our snapshot: read everything.
+                incremental = None
+            else:
+                changed = self.db.changed_since(current)
+                incremental = (changed, self.db.load_articles(self.dimension, changed))
+        if incremental is None:
+            fresh = self._load()
+            with self._swap_lock:
+                self._snapshot = fresh
+            return True
+        changed, stored = incremental
+        stored.sort(key=lambda s: s.rowids[0])
+        segment = self._segment(stored)
+        with self._swap_lock:
+            self._snapshot = self._snapshot.changed(generation, changed, segment, self._tokens)
+        return True
+
+    def merge(self) -> bool:
+        """Merge one group of segments the policy picks; returns whether it merged one.
+
+        The merged segment is built outside every lock; articles deleted meanwhile are marked in
+        it when it is swapped in, so no write waits for a merge and none is lost to one.
+        """
+        before = self._snapshot
+        picked = self.merge_policy.pick(before)
+        if picked is None:
+            return False
+        first, last = picked
+        group = before.states[first:last]
+        merged = Segment.merge(
+            [
+                (s.segment, s.live if s.live is not None else np.ones(len(s.segment), bool))
+                for s in group
+            ]
+        )
+        with self._swap_lock:
+            now = self._snapshot
+            same = len(now.states) >= last and all(
+                a.segment is b.segment for a, b in zip(now.states[first:last], group, strict=True)
+            )
+            if not same:
+                return False  # reloaded meanwhile; the next round picks again
+            # Articles deleted while the merge ran are marked in the merged segment.
+            since: set[str] = set()
+            for new, old in zip(now.states[first:last], group, strict=True):
+                since |= new.deleted - old.deleted
+            kept = [SegmentState(merged).without(since, self._tokens)] if len(merged) else []
+            states = (*now.states[:first], *kept, *now.states[last:])
+            self._snapshot = Snapshot(now.generation, states, self.dimension)
+        return True
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -319,91 +397,130 @@ class Corpus:
         embedder: Embedder,
         *,
         progress: bool = False,
-        batch_articles: int = 256,
+        batch_articles: int = 32,
         report: IngestReport | None = None,
     ) -> IngestReport:
         """Add new articles and replace changed ones; unchanged ones cost nothing.
 
-        Articles are written in batches, each its own transaction followed by an index save, so
-        an interrupted ingest keeps the batches it finished. Readers see the new articles when the
-        whole call is done. Returns the report (the one passed in, if any).
+        Articles go in batches: each is embedded with no lock held, then committed in one
+        transaction and published at once, so readers see the ingest progress batch by batch and
+        an interrupted ingest keeps the batches it finished. Returns the report (the one passed
+        in, if any).
         """
         if embedder.name != self.model_name or embedder.dimension != self.dimension:
             raise self._mismatch("caller", embedder.name, embedder.dimension)
+        if batch_articles < 1:
+            raise ValueError(f"batch_articles must be at least 1, got {batch_articles}")
         report = report or IngestReport()
-        with self._writing():
-            known = self.db.article_hashes()
-            todo: dict[str, Article] = {}
-            for article in articles:
-                if known.get(article.id) == content_hash(article) and article.id not in todo:
-                    report.unchanged.append(article.id)
-                else:
-                    todo[article.id] = article  # a later duplicate id wins
-            if not todo:
-                return report
-            config = self.config
-            chunked = [
-                (a, chunk_article(a, config.max_chars, config.min_chars)) for a in todo.values()
-            ]
-            total = sum(len(ps) + sum(len(p.sentences) for p in ps) for _, ps in chunked)
-            index = self._snapshot.vectors.copy()
-            with tqdm(
-                total=total, unit="text", desc="embedding", disable=not progress, leave=False
-            ) as bar:
-                for i in range(0, len(chunked), batch_articles):
-                    batch = chunked[i : i + batch_articles]
-                    self._write_batch(batch, embedder, index, bar)
-                    for article, passages in batch:
-                        (report.updated if article.id in known else report.added).append(article.id)
-                        report.passages += len(passages)
-            self._publish(index)
+        todo: dict[str, Article] = {}
+        for article in articles:
+            todo.pop(article.id, None)
+            todo[article.id] = article  # a later duplicate id wins
+        pending = list(todo.values())
+        with tqdm(
+            total=len(pending), unit="article", desc="ingest", disable=not progress, leave=False
+        ) as bar:
+            for i in range(0, len(pending), batch_articles):
+                batch = pending[i : i + batch_articles]
+                self._add_batch(batch, embedder, report)
+                bar.update(len(batch))
         return report
 
-    def _write_batch(
+    def _add_batch(
         self,
-        batch: Sequence[tuple[Article, list[Passage]]],
+        batch: Sequence[Article],
         embedder: Embedder,
-        index: VectorIndex,
-        bar: tqdm[Any],
+        report: IngestReport,
+        rewrite: bool = False,
     ) -> None:
-        """Embed a batch, commit it to the database, then apply it to ``index`` and save that."""
-        texts = [self.config.indexed_text(a, p) for a, ps in batch for p in ps]
-        passage_vecs = embedder.embed_passages(texts)
-        bar.update(len(texts))
-        sentences = [s.text for _, ps in batch for p in ps for s in p.sentences]
-        sentence_vecs = embedder.embed_passages(sentences)
-        bar.update(len(sentences))
-        removed: list[int] = []
-        added: list[int] = []
-        p_cursor = s_cursor = 0
-        with self.db.transaction() as conn:
-            for article, passages in batch:
-                removed.extend(self.db.passage_rowids(conn, article.id))
-                per_passage = []
-                for p in passages:
-                    per_passage.append(sentence_vecs[s_cursor : s_cursor + len(p.sentences)])
-                    s_cursor += len(p.sentences)
-                n = len(passages)
-                vectors = passage_vecs[p_cursor : p_cursor + n]
-                added.extend(self.db.put_article(conn, article, passages, vectors, per_passage))
-                p_cursor += n
-        index.remove(removed)
-        index.add(added, passage_vecs)
-        self._save_index(index, self.db.generation)
+        """Embed, commit and publish one batch; ``rewrite`` re-embeds unchanged articles too."""
+        known = self.db.article_hashes(a.id for a in batch)
+        fresh = []
+        for article in batch:
+            if not rewrite and known.get(article.id) == content_hash(article):
+                report.unchanged.append(article.id)
+            else:
+                fresh.append(article)
+        if not fresh:
+            return
+        config = self.config
+        chunked = [(a, chunk_article(a, config.max_chars, config.min_chars)) for a in fresh]
+        texts = [config.indexed_text(a, p) for a, ps in chunked for p in ps]
+        # Sentence offsets within each indexed text (it may start with the title).
+        spans = []
+        for a, ps in chunked:
+            for p in ps:
+                shift = len(config.indexed_text(a, p)) - len(p.text) - p.start
+                spans.append([(s.start + shift, s.end + shift) for s in p.sentences])
+        passage_vecs, sentence_vecs = embed_with_sentences(embedder, texts, spans)
+        rows: list[ArticleRows] = []
+        with self._exclusive():
+            self._catch_up()
+            with self.db.transaction() as txn:
+                cursor = 0
+                for article, passages in chunked:
+                    n = len(passages)
+                    rowids = self.db.put_article(
+                        txn.conn,
+                        article,
+                        passages,
+                        passage_vecs[cursor : cursor + n],
+                        sentence_vecs[cursor : cursor + n],
+                    )
+                    self.db.log_change(txn, article.id)
+                    meta = _metadata(article)
+                    rows.append(
+                        ArticleRows(
+                            article=meta,
+                            rowids=rowids,
+                            passages=passages,
+                            vectors=passage_vecs[cursor : cursor + n],
+                            sentence_vectors=sentence_vecs[cursor : cursor + n],
+                            tokens=[self._tokens(meta, p) for p in passages],
+                        )
+                    )
+                    cursor += n
+            segment = Segment.build(rows, self.dimension)
+            with self._swap_lock:
+                self._snapshot = self._snapshot.changed(
+                    txn.generation, [a.id for a in fresh], segment, self._tokens
+                )
+        for article, passages in chunked:
+            (report.updated if article.id in known else report.added).append(article.id)
+            report.passages += len(passages)
+        self._wake.set()
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article and its passages; raises ``ArticleNotFoundError``."""
-        with self._writing():
-            with self.db.transaction() as conn:
-                removed = self.db.passage_rowids(conn, article_id)
-                if not self.db.delete_article(conn, article_id):
+        with self._exclusive():
+            self._catch_up()
+            with self.db.transaction() as txn:
+                if not self.db.delete_article(txn.conn, article_id):
                     raise ArticleNotFoundError(article_id)
-            index = self._snapshot.vectors.copy()
-            index.remove(removed)
-            self._save_index(index, self.db.generation)
-            self._publish(index)
+                self.db.log_change(txn, article_id)
+            with self._swap_lock:
+                self._snapshot = self._snapshot.changed(
+                    txn.generation, [article_id], None, self._tokens
+                )
+        self._wake.set()
 
-    def _publish(self, index: VectorIndex) -> None:
-        """Swap in a snapshot of the committed database state with ``index`` as its vectors."""
-        stored = self.db.load_passages(self.dimension)
-        self._snapshot = self._snapshot_of(self.db.generation, stored, index)
+    def reindex(
+        self, embedder: Embedder, *, progress: bool = False, batch_articles: int = 32
+    ) -> int:
+        """Re-chunk and re-embed every stored article with this embedder and the directory's
+        settings, batch by batch (readers keep answering); returns the number of articles."""
+        ids = [a.id for a, _ in self._snapshot.iter_articles()]
+        done = 0
+        with tqdm(total=len(ids), unit="article", desc="reindex", disable=not progress) as bar:
+            for i in range(0, len(ids), batch_articles):
+                found = [self.db.get_article(a) for a in ids[i : i + batch_articles]]
+                batch = [a for a in found if a is not None]  # deleted meanwhile: skipped
+                self._add_batch(batch, embedder, IngestReport(), rewrite=True)
+                done += len(batch)
+                bar.update(len(batch))
+        return done
+
+
+def _metadata(article: Article) -> Article:
+    """The article without its text, as snapshots keep it."""
+    return replace(article, text="")

@@ -87,3 +87,21 @@ class SentenceTransformerEmbedder:
         """Return the unit vector of one question, shape ``(dimension,)``."""
         vector: Vectors = self.embed_passages([text])[0]
         return vector
+
+
+def embed_with_sentences(
+    embedder: Embedder, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+) -> tuple[Vectors, list[Vectors]]:
+    """Vectors of passages and of their sentences, given as ``(start, end)`` character spans of
+    each text: one row per text, and per text one row per span."""
+    passage_vectors = embedder.embed_passages(texts)
+    sentences = [
+        text[s:e] for text, text_spans in zip(texts, spans, strict=True) for s, e in text_spans
+    ]
+    flat = embedder.embed_passages(sentences)
+    out: list[Vectors] = []
+    cursor = 0
+    for text_spans in spans:
+        out.append(flat[cursor : cursor + len(text_spans)])
+        cursor += len(text_spans)
+    return passage_vectors, out

@@ -1,47 +1,175 @@
-"""The lexical index: BM25 (bm25s, Lucene variant) over the passages' stemmed words."""
+"""The lexical index: BM25 (Lucene's variant) over the passages' stemmed words, kept in segments.
+
+bm25s precomputes every (term, passage) score with the corpus-wide IDF baked in, so one new
+article would mean re-indexing the whole corpus. Here each segment keeps raw postings (term
+frequencies and passage lengths) and the collection statistics (passage count, document
+frequencies, average length) are summed over the segments of a snapshot at question time, with
+deleted passages subtracted. Adding an article builds postings for that article alone; deleting one
+subtracts its terms; both give exactly the scores a full rebuild would (``tests/index`` checks this
+against bm25s itself).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-import bm25s
 import numpy as np
 import numpy.typing as npt
 
 from index.text import tokenize
 
+K1 = 1.2
+B = 0.75
+
+Floats = npt.NDArray[np.float32]
+Positions = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class LexicalSegment:
+    """Postings of one immutable block of texts; positions are the texts' order in the block."""
+
+    # term -> (positions holding it, ascending; its frequency at each)
+    postings: Mapping[str, tuple[npt.NDArray[np.int32], Floats]]
+    lengths: Floats  # tokens per text
+
+    @classmethod
+    def build(cls, token_lists: Sequence[Sequence[str]]) -> LexicalSegment:
+        """Postings of texts already tokenized (``index.text.tokenize``)."""
+        positions: dict[str, list[int]] = {}
+        freqs: dict[str, list[int]] = {}
+        for i, tokens in enumerate(token_lists):
+            for term, tf in Counter(tokens).items():
+                positions.setdefault(term, []).append(i)
+                freqs.setdefault(term, []).append(tf)
+        postings = {
+            t: (np.asarray(p, dtype=np.int32), np.asarray(freqs[t], dtype=np.float32))
+            for t, p in positions.items()
+        }
+        lengths = np.asarray([len(t) for t in token_lists], dtype=np.float32)
+        return cls(postings, lengths)
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[LexicalSegment, npt.NDArray[np.bool_]]]) -> LexicalSegment:
+        """One segment from the live texts of several, in order (``live`` masks per part)."""
+        lists: dict[str, list[tuple[npt.NDArray[np.int32], Floats]]] = {}
+        lengths: list[Floats] = []
+        offset = 0
+        for segment, live in parts:
+            # New position of each old one: its rank among the live texts, after the earlier parts.
+            remap = (np.cumsum(live) - 1 + offset).astype(np.int32)
+            for term, (pos, tf) in segment.postings.items():
+                keep = live[pos]
+                if keep.any():
+                    lists.setdefault(term, []).append((remap[pos[keep]], tf[keep]))
+            lengths.append(segment.lengths[live])
+            offset += int(live.sum())
+        postings = {
+            t: (np.concatenate([p for p, _ in ps]), np.concatenate([f for _, f in ps]))
+            for t, ps in lists.items()
+        }
+        empty = np.zeros(0, dtype=np.float32)
+        return cls(postings, np.concatenate(lengths) if lengths else empty)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def df(self, term: str) -> int:
+        """How many texts of the segment hold the term (deleted ones included)."""
+        found = self.postings.get(term)
+        return 0 if found is None else len(found[0])
+
+
+@dataclass(frozen=True)
+class Deletions:
+    """What a segment's deleted texts take out of the collection statistics."""
+
+    count: int = 0
+    length: float = 0.0
+    df: Mapping[str, int] = field(default_factory=dict)
+
+    def plus(self, token_lists: Iterable[Sequence[str]]) -> Deletions:
+        """These statistics with more texts deleted (a copy; the receiver is left as it is)."""
+        df = dict(self.df)
+        count, length = self.count, self.length
+        for tokens in token_lists:
+            count += 1
+            length += len(tokens)
+            for term in set(tokens):
+                df[term] = df.get(term, 0) + 1
+        return Deletions(count, length, df)
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """A lexical segment as one snapshot sees it: its postings, which texts are live, where its
+    positions start in the snapshot, and what its deleted texts take out of the statistics."""
+
+    segment: LexicalSegment
+    offset: int
+    live: npt.NDArray[np.bool_] | None  # None: every text is live
+    deletions: Deletions
+
 
 class LexicalIndex:
-    """BM25 over a fixed list of texts; positions are the texts' order.
+    """BM25 over the live texts of several segments, addressed by snapshot position.
 
-    Built from the stored passages with every snapshot, so it is always in step with the vectors.
+    Built once per snapshot from segment views (cheap: it only adds up sizes); per-term document
+    frequencies are computed on first use and remembered for the snapshot's lifetime.
     """
 
-    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
-        self.size = len(texts)
-        tokens = [tokenize(t) for t in texts]
-        self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
-        # bm25s cannot index an empty corpus; an empty index simply scores nothing.
-        if self.size:
-            self._bm25.index(tokens, show_progress=False)
+    def __init__(self, views: Sequence[SegmentView], k1: float = K1, b: float = B) -> None:
+        self._views = tuple(views)
+        self.k1, self.b = k1, b
+        self.slots = sum(len(v.segment) for v in self._views)
+        self.size = self.slots - sum(v.deletions.count for v in self._views)
+        total = sum(float(v.segment.lengths.sum()) - v.deletions.length for v in self._views)
+        self.avg_length = total / self.size if self.size else 0.0
         self._df: dict[str, int] = {}
-        for doc in tokens:
-            for term in set(doc):
-                self._df[term] = self._df.get(term, 0) + 1
 
-    def scores(self, query_terms: Sequence[str]) -> npt.NDArray[np.float32]:
-        """BM25 score of every text for the (already tokenized) query."""
+    @classmethod
+    def of_texts(cls, texts: Sequence[str]) -> LexicalIndex:
+        """An index of one segment holding these texts."""
+        segment = LexicalSegment.build([tokenize(t) for t in texts])
+        return cls([SegmentView(segment, 0, None, Deletions())])
+
+    def df(self, term: str) -> int:
+        """How many live texts hold the term."""
+        cached = self._df.get(term)
+        if cached is None:
+            cached = sum(v.segment.df(term) - v.deletions.df.get(term, 0) for v in self._views)
+            self._df[term] = cached
+        return cached
+
+    def scores(self, query_terms: Sequence[str]) -> Floats:
+        """BM25 score of every snapshot position for the (already tokenized) query; deleted
+        positions score 0. A term repeated in the query counts each time, as in bm25s."""
+        out = np.zeros(self.slots, dtype=np.float32)
         if not self.size or not query_terms:
-            return np.zeros(self.size, dtype=np.float32)
-        known = [t for t in query_terms if t in self._df]
-        if not known:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+            return out
+        weights = Counter(t for t in query_terms if self.df(t) > 0)
+        norm = np.float32(self.avg_length or 1.0)
+        for view in self._views:
+            lengths = view.segment.lengths
+            for term, times in weights.items():
+                found = view.segment.postings.get(term)
+                if found is None:
+                    continue
+                pos, tf = found
+                idf = np.float32(self.idf(term) * times)
+                denom = tf + self.k1 * ((1 - self.b) + self.b * lengths[pos] / norm)
+                out[view.offset + pos] += idf * tf / denom
+            if view.live is not None:
+                out[view.offset : view.offset + len(lengths)] *= view.live
+        return out
 
     def idf(self, term: str) -> float:
-        """Lucene's BM25 idf of a term (0 for a term no text holds)."""
-        df = self._df.get(term, 0)
+        """Lucene's BM25 idf of a term (0 for a term no live text holds)."""
+        df = self.df(term)
         if df == 0:
             return 0.0
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
@@ -53,10 +181,14 @@ class LexicalIndex:
         if not query_terms:
             return 0.0
         unseen = math.log(1 + (self.size + 0.5) / 0.5)
-        known = sum(self.idf(t) for t in query_terms if t in self._df)
-        total = known + unseen * sum(1 for t in query_terms if t not in self._df)
+        known = sum(self.idf(t) for t in query_terms if self.known(t))
+        total = known + unseen * sum(1 for t in query_terms if not self.known(t))
         return known / total if total > 0 else 0.0
 
     def known(self, term: str) -> bool:
-        """Whether any text holds the term."""
-        return term in self._df
+        """Whether any live text holds the term."""
+        return self.df(term) > 0
+
+    def describe(self) -> dict[str, Any]:
+        """Sizes, for logs and tests."""
+        return {"segments": len(self._views), "texts": self.size, "slots": self.slots}

@@ -10,7 +10,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS sentences (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_passage ON sentences(passage_rowid);
+-- Which articles each committed generation added, replaced or deleted: how a process that did not
+-- write brings its snapshot up to date by reading only what changed.
+CREATE TABLE IF NOT EXISTS changes (
+    generation INTEGER NOT NULL,
+    article_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_generation ON changes(generation);
 """
 
 _ARTICLE_FIELDS = ("title", "author", "outlet", "section", "standfirst", "url", "published")
@@ -67,15 +74,22 @@ def content_hash(article: Article) -> str:
 
 
 @dataclass(frozen=True)
-class StoredPassages:
-    """Every stored passage with its vector and its sentences' vectors, in row id order."""
+class StoredArticle:
+    """An article as stored: its full text, its passages in row id order and their vectors."""
 
-    rowids: npt.NDArray[np.int64]
+    article: Article
+    rowids: list[int]
     passages: list[Passage]
-    vectors: Vectors
-    # Sentences of passage i are rows sentence_bounds[i]:sentence_bounds[i+1] of sentence_vectors.
-    sentence_bounds: npt.NDArray[np.int64]
-    sentence_vectors: Vectors
+    vectors: Vectors  # one row per passage
+    sentence_vectors: list[Vectors]  # per passage, one row per sentence
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """An open write transaction and the generation it will commit as."""
+
+    conn: sqlite3.Connection
+    generation: int
 
 
 class Database:
@@ -98,6 +112,8 @@ class Database:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
+        # Deleted articles are overwritten on disk, not left readable in free pages.
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     @property
@@ -120,19 +136,33 @@ class Database:
         self._writer.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Transaction]:
         """A write transaction that bumps the generation; all or nothing."""
         self._writer.execute("BEGIN IMMEDIATE")
         try:
-            yield self._writer
+            row = self._writer.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            generation = int(row[0]) + 1 if row is not None else 1
+            yield Transaction(self._writer, generation)
             self._writer.execute(
-                "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                "INSERT INTO meta(key, value) VALUES('generation', ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = excluded.value",
+                (str(generation),),
             )
             self._writer.execute("COMMIT")
         except BaseException:
             self._writer.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A read transaction on this thread's connection: every query inside it sees the same
+        committed state, whatever writers commit meanwhile (WAL snapshot isolation)."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
         """Return a metadata value, or None."""
@@ -165,15 +195,37 @@ class Database:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def article_hashes(self) -> dict[str, str]:
-        """Return ``{article_id: content_hash}`` for every stored article."""
-        rows = self._conn.execute("SELECT id, content_hash FROM articles")
-        return {r["id"]: r["content_hash"] for r in rows}
+    def article_hashes(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """Return ``{article_id: content_hash}`` for those of these articles that are stored."""
+        ids = list(dict.fromkeys(article_ids))
+        found: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._conn.execute(
+                f"SELECT id, content_hash FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((r["id"], r["content_hash"]) for r in rows)
+        return found
 
-    def passage_rowids(self, conn: sqlite3.Connection, article_id: str) -> list[int]:
-        """Return the row ids of an article's passages."""
-        rows = conn.execute("SELECT rowid FROM passages WHERE article_id = ?", (article_id,))
-        return [int(r[0]) for r in rows]
+    def log_change(self, txn: Transaction, article_id: str) -> None:
+        """Record that the transaction adds, replaces or deletes this article."""
+        txn.conn.execute(
+            "INSERT INTO changes(generation, article_id) VALUES (?, ?)",
+            (txn.generation, article_id),
+        )
+
+    def changed_since(self, generation: int) -> list[str]:
+        """Ids of the articles written or deleted by generations after ``generation``."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT article_id FROM changes WHERE generation > ?", (generation,)
+        )
+        return [r[0] for r in rows]
+
+    def oldest_change(self) -> int | None:
+        """The first generation the change log still holds, or None when it is empty."""
+        row = self._conn.execute("SELECT MIN(generation) FROM changes").fetchone()
+        return None if row[0] is None else int(row[0])
 
     def put_article(
         self,
@@ -245,62 +297,82 @@ class Database:
         row = self._conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
         return None if row is None else self._article(row, with_text=True)
 
-    def articles(self) -> list[tuple[Article, int]]:
-        """Return every article (without its text) with its passage count, ordered by id."""
-        rows = self._conn.execute(
-            "SELECT a.id, a.title, a.author, a.outlet, a.section, a.standfirst, a.url,"
-            " a.published, a.extra, (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
-            " AS passage_count FROM articles a ORDER BY a.id"
-        ).fetchall()
-        return [(self._article(r, with_text=False), int(r["passage_count"])) for r in rows]
-
-    def load_passages(self, dimension: int) -> StoredPassages:
-        """Read every passage, its vector and its sentences, in row id order."""
+    def load_articles(
+        self, dimension: int, article_ids: Sequence[str] | None = None
+    ) -> list[StoredArticle]:
+        """Read articles with their passages and vectors: all of them (ordered by their first
+        passage's row id, the order they were written in) or just these ids (missing ones are
+        left out). Call inside ``reading()`` to see one committed state."""
         conn = self._conn
-        texts = {r["id"]: r["text"] for r in conn.execute("SELECT id, text FROM articles")}
+        where, args = "", ()  # type: tuple[str, tuple[str, ...]]
+        if article_ids is not None and len(article_ids) > 500:
+            return [
+                stored
+                for i in range(0, len(article_ids), 500)
+                for stored in self.load_articles(dimension, article_ids[i : i + 500])
+            ]
+        if article_ids is not None:
+            if not article_ids:
+                return []
+            where = f"WHERE a.id IN ({','.join('?' * len(article_ids))})"
+            args = tuple(article_ids)
         prow = conn.execute(
-            'SELECT rowid, id, article_id, ordinal, start, "end", vector FROM passages'
-            " ORDER BY rowid"
+            'SELECT p.rowid, p.id, p.article_id, p.ordinal, p.start, p."end", p.vector'
+            f" FROM passages p JOIN articles a ON a.id = p.article_id {where} ORDER BY p.rowid",
+            args,
         ).fetchall()
         srow = conn.execute(
-            'SELECT passage_rowid, start, "end", vector FROM sentences'
-            " ORDER BY passage_rowid, rowid"
+            'SELECT s.passage_rowid, s.start, s."end", s.vector FROM sentences s'
+            " JOIN passages p ON p.rowid = s.passage_rowid JOIN articles a ON a.id = p.article_id"
+            f" {where} ORDER BY s.passage_rowid, s.rowid",
+            args,
         ).fetchall()
-        sent_vecs = np.empty((len(srow), dimension), dtype=np.float32)
-        for i, r in enumerate(srow):
-            sent_vecs[i] = np.frombuffer(r["vector"], dtype=np.float32)
-        counts: dict[int, int] = {}
+        articles = {
+            r["id"]: self._article(r, with_text=True)
+            for r in conn.execute(f"SELECT * FROM articles a {where}", args)
+        }
+        sentences: dict[int, list[sqlite3.Row]] = {}
         for r in srow:
-            counts[r["passage_rowid"]] = counts.get(r["passage_rowid"], 0) + 1
-        passages = []
-        vectors = np.empty((len(prow), dimension), dtype=np.float32)
-        bounds = np.zeros(len(prow) + 1, dtype=np.int64)
-        cursor = 0
-        for i, r in enumerate(prow):
-            text = texts[r["article_id"]]
-            n = counts.get(r["rowid"], 0)
-            spans = tuple(
-                Span(s["start"], s["end"], text[s["start"] : s["end"]])
-                for s in srow[cursor : cursor + n]
-            )
-            cursor += n
-            bounds[i + 1] = cursor
-            passages.append(
-                Passage(
-                    id=r["id"],
-                    article_id=r["article_id"],
-                    ordinal=r["ordinal"],
-                    start=r["start"],
-                    end=r["end"],
-                    text=text[r["start"] : r["end"]],
-                    sentences=spans,
+            sentences.setdefault(r["passage_rowid"], []).append(r)
+        grouped: dict[str, list[sqlite3.Row]] = {}
+        for r in prow:
+            grouped.setdefault(r["article_id"], []).append(r)
+        out = []
+        for article_id, rows in grouped.items():
+            article = articles[article_id]
+            text = article.text
+            passages = []
+            sentence_vectors = []
+            for r in rows:
+                sents = sentences.get(r["rowid"], [])
+                passages.append(
+                    Passage(
+                        id=r["id"],
+                        article_id=article_id,
+                        ordinal=r["ordinal"],
+                        start=r["start"],
+                        end=r["end"],
+                        text=text[r["start"] : r["end"]],
+                        sentences=tuple(
+                            Span(s["start"], s["end"], text[s["start"] : s["end"]]) for s in sents
+                        ),
+                    )
+                )
+                sentence_vectors.append(_vectors([s["vector"] for s in sents], dimension))
+            out.append(
+                StoredArticle(
+                    article=article,
+                    rowids=[int(r["rowid"]) for r in rows],
+                    passages=passages,
+                    vectors=_vectors([r["vector"] for r in rows], dimension),
+                    sentence_vectors=sentence_vectors,
                 )
             )
-            vectors[i] = np.frombuffer(r["vector"], dtype=np.float32)
-        return StoredPassages(
-            rowids=np.array([r["rowid"] for r in prow], dtype=np.int64),
-            passages=passages,
-            vectors=vectors,
-            sentence_bounds=bounds,
-            sentence_vectors=sent_vecs,
-        )
+        return out
+
+
+def _vectors(blobs: Sequence[bytes], dimension: int) -> Vectors:
+    """Stored float32 vectors as one array, a row each."""
+    if not blobs:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dimension)

@@ -1,16 +1,13 @@
-"""The dense vector index: FAISS inner product over unit vectors, keyed by passage row id."""
+"""The dense vector index: FAISS inner product over unit vectors, one flat index per segment."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
-from index.errors import CorruptIndexError
 
 try:
     import faiss
@@ -36,88 +33,54 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-class VectorIndex:
-    """Exact nearest-neighbour search by cosine similarity.
+class FlatIndex:
+    """Exact nearest-neighbour search by cosine similarity over a fixed block of vectors.
 
-    Vectors are normalised before they get here, so inner product = cosine on unit vectors.
+    Vectors are normalised before they get here, so inner product = cosine on unit vectors. A
+    vector's id is its row. The block never changes after construction, which is what lets any
+    number of threads search it while writers build the next block beside it.
     """
 
-    def __init__(self, dimension: int) -> None:
-        if dimension < 1:
-            raise ValueError(f"dimension must be positive, got {dimension}")
-        self.dimension = dimension
-        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    def __init__(self, vectors: Vectors) -> None:
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vecs.ndim != 2 or vecs.shape[1] < 1:
+            raise ValueError(f"expected a 2-d block of vectors, got shape {vecs.shape}")
+        self.dimension = int(vecs.shape[1])
+        self._index: Any = faiss.IndexFlatIP(self.dimension)
+        if len(vecs):
+            self._index.add(vecs)
+            # A view of FAISS's own copy: the vectors are held once, not twice.
+            self.matrix: Vectors = faiss.rev_swig_ptr(
+                self._index.get_xb(), len(vecs) * self.dimension
+            ).reshape(len(vecs), self.dimension)
+        else:
+            self.matrix = np.zeros((0, self.dimension), dtype=np.float32)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
-    @classmethod
-    def build(cls, ids: Sequence[int] | Ids, vectors: Vectors, dimension: int) -> VectorIndex:
-        """Return a new index holding ``vectors`` under ``ids``."""
-        index = cls(dimension)
-        index.add(ids, vectors)
-        return index
-
-    def add(self, ids: Sequence[int] | Ids, vectors: Vectors) -> None:
-        """Add vectors under the given (new) ids."""
-        ids_arr = np.asarray(ids, dtype=np.int64)
-        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vecs.ndim != 2 or vecs.shape[1] != self.dimension or len(ids_arr) != len(vecs):
-            raise ValueError(
-                f"expected {len(ids_arr)} vectors of dimension {self.dimension}, got {vecs.shape}"
-            )
-        if len(ids_arr):
-            self._index.add_with_ids(vecs, ids_arr)
-
-    def remove(self, ids: Sequence[int] | Ids) -> int:
-        """Remove the vectors with these ids; returns how many were removed."""
-        ids_arr = np.asarray(ids, dtype=np.int64)
-        if not len(ids_arr):
-            return 0
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids_arr)))
-
     def search(
-        self, vector: Vectors, k: int, allowed: Ids | None = None
-    ) -> list[tuple[int, float]]:
-        """Return up to ``k`` ``(id, cosine)`` pairs, best first, among ``allowed`` ids if given."""
-        if k < 1 or len(self) == 0:
-            return []
+        self, vector: Vectors, k: int, selector: Any | None = None
+    ) -> tuple[Ids, npt.NDArray[np.float32]]:
+        """Rows and cosines of the ``k`` nearest vectors, best first, among those the FAISS
+        ``selector`` lets through (all when None)."""
+        k = min(k, len(self))
+        if k < 1:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        params = None
-        if allowed is not None:
-            if not len(allowed):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
-        scores, ids = self._index.search(query, min(k, len(self)), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        scores, rows = self._index.search(query, k, params=params)
+        found = rows[0] != -1
+        return rows[0][found].astype(np.int64), scores[0][found]
 
-    def copy(self) -> VectorIndex:
-        """Return an independent copy (writers change a copy while readers use the original)."""
-        clone = VectorIndex(self.dimension)
-        clone._index = faiss.clone_index(self._index)
-        return clone
 
-    def to_bytes(self) -> bytes:
-        """Return the serialised index."""
-        return bytes(faiss.serialize_index(self._index))
+def bitmap_selector(mask: npt.NDArray[np.bool_]) -> tuple[Any, npt.NDArray[np.uint8]]:
+    """A FAISS selector letting through the rows where ``mask`` is true, and the bit array it
+    reads (keep that alive as long as the selector is used)."""
+    bits = np.packbits(mask, bitorder="little")
+    return faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)), bits
 
-    def save(self, path: Path) -> bytes:
-        """Write the index to ``path`` atomically; returns the bytes written."""
-        data = self.to_bytes()
-        atomic_write_bytes(path, data)
-        return data
 
-    @classmethod
-    def from_bytes(cls, data: bytes, dimension: int) -> VectorIndex:
-        """Read an index written by ``to_bytes``; raises ``CorruptIndexError`` if it is not one."""
-        try:
-            raw = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-        except RuntimeError as exc:
-            raise CorruptIndexError(f"the vector index file cannot be read: {exc}") from exc
-        if raw.d != dimension:
-            raise CorruptIndexError(
-                f"the vector index holds vectors of dimension {raw.d}, expected {dimension}"
-            )
-        index = cls(dimension)
-        index._index = raw
-        return index
+def batch_selector(rows: Ids) -> Any:
+    """A FAISS selector letting through these rows only."""
+    return faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))

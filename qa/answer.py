@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.corpus import Corpus, Snapshot
+from index.corpus import Corpus
+from index.snapshot import Snapshot
 from qa.errors import QuestionError
 from qa.extract import SentencePicker
 from qa.models import Answer, Citation, Filters, Hit

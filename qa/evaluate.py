@@ -107,7 +107,7 @@ class Evaluator:
             return dict(query.relevant)
         # The gold set judges passages: the one holding the answer span.
         relevant = {}
-        for passage in self.answerer.corpus.snapshot.stored.passages:
+        for _, passage in self.answerer.corpus.snapshot.iter_passages():
             spans = judged_spans(query, self._texts[passage.article_id])
             if any(span in passage.text for span in spans):
                 relevant[passage.id] = 1

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.corpus import Snapshot
 from index.models import Span
+from index.snapshot import Snapshot
 from index.text import tokenize
 from qa.models import Hit
 from qa.retrieve import Query
@@ -38,7 +38,7 @@ class SentencePicker:
         vector = np.asarray(query.vector, dtype=np.float32)
         best: tuple[float, int, Span] | None = None
         for i, hit in enumerate(hits[: self.passages]):
-            cosines = snapshot.sentence_vectors(hit.rowid) @ vector
+            cosines = snapshot.sentence_vectors(hit.position) @ vector
             for sentence, cosine in zip(hit.passage.sentences, cosines, strict=True):
                 shared = idf.keys() & set(tokenize(sentence.text))
                 overlap = sum(idf[t] for t in shared) / total if total else 0.0

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from index.corpus import Snapshot
 from index.models import Article, Passage, Span
+from index.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,21 @@ class Filters:
 
     def positions(self, snapshot: Snapshot) -> npt.NDArray[np.int64]:
         """Positions of the snapshot's passages whose article matches."""
-        keep = {a.id for a, _ in snapshot.articles.values() if self.matches(a)}
-        return np.asarray(
-            [i for i, p in enumerate(snapshot.stored.passages) if p.article_id in keep],
-            dtype=np.int64,
+        only_ids = self.article_ids is not None and all(
+            getattr(self, f) is None for f in self.__dataclass_fields__ if f != "article_ids"
         )
+        if only_ids:
+            # The common case (one article picked on the chat page): no scan of the articles.
+            return snapshot.positions_of(self.article_ids or ())
+        return snapshot.positions_where(self.matches)
 
 
 @dataclass(frozen=True)
 class Hit:
     """A retrieved passage with its fused score and the per-method scores behind it."""
 
-    rowid: int  # the passage's row id in the corpus snapshot it came from
+    position: int  # the passage's slot in the snapshot it came from
+    rowid: int  # the passage's row id in the database
     passage: Passage
     article: Article  # metadata only; ``text`` may be empty
     score: float

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.corpus import Snapshot
+from index.snapshot import Snapshot
 from qa.models import Hit
 from qa.retrieve import Query
 

@@ -9,8 +9,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from index.corpus import Snapshot
 from index.embed import Embedder, Vectors
+from index.snapshot import Snapshot
 from index.text import tokenize
 from qa.models import Filters, Hit
 
@@ -25,19 +25,6 @@ class Query:
     text: str
     terms: tuple[str, ...]
     vector: Vectors
-
-
-def _best_sentence_cosines(
-    snapshot: Snapshot, positions: npt.NDArray[np.int64], vector: Vectors
-) -> npt.NDArray[np.float32]:
-    """For each passage position, the cosine of its sentence closest to ``vector``."""
-    bounds = snapshot.stored.sentence_bounds
-    starts, ends = bounds[positions], bounds[positions + 1]
-    rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-    cosines = snapshot.stored.sentence_vectors[rows] @ vector
-    # Every passage holds at least one sentence, so each segment is non-empty.
-    offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
-    return np.maximum.reduceat(cosines, offsets).astype(np.float32)
 
 
 def _minmax(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -127,9 +114,11 @@ class Retriever:
             mask[allowed] = True
             lexical_all = np.where(mask, lexical_all, 0.0).astype(np.float32)
         positions = self._pool(snapshot, query, lexical_all, pool, method, allowed)
+        if not len(positions):
+            return []
         vector = np.asarray(query.vector, dtype=np.float32)
-        dense = snapshot.stored.vectors[positions] @ vector
-        sentence = _best_sentence_cosines(snapshot, positions, vector)
+        dense = snapshot.vectors(positions) @ vector
+        sentence = snapshot.best_sentence_cosines(positions, vector)
         lexical = lexical_all[positions]
         if method == "dense":
             fused = dense
@@ -148,12 +137,12 @@ class Retriever:
         hits = []
         for pos in ranked:
             i = where[pos]
-            passage = snapshot.stored.passages[pos]
             hits.append(
                 Hit(
-                    rowid=int(snapshot.stored.rowids[pos]),
-                    passage=passage,
-                    article=snapshot.articles[passage.article_id][0],
+                    position=pos,
+                    rowid=snapshot.rowid(pos),
+                    passage=snapshot.passage(pos),
+                    article=snapshot.article_of(pos),
                     score=float(fused[i]),
                     dense=float(dense[i]),
                     sentence=float(sentence[i]),
@@ -174,15 +163,13 @@ class Retriever:
         """Positions of the candidate passages: each method's best ``pool`` among ``allowed``."""
         found: list[int] = []
         if method in ("dense", "hybrid"):
-            rowids = None if allowed is None else snapshot.stored.rowids[allowed]
-            found.extend(
-                snapshot.position[rowid]
-                for rowid, _ in snapshot.vectors.search(query.vector, pool, rowids)
-            )
+            positions, _ = snapshot.dense_search(query.vector, pool, allowed)
+            found.extend(positions.tolist())
         if method in ("bm25", "hybrid"):
             n = min(pool, len(lexical_all))
-            top = np.argpartition(-lexical_all, n - 1)[:n]
-            found.extend(int(p) for p in top if lexical_all[p] > 0)
+            if n:
+                top = np.argpartition(-lexical_all, n - 1)[:n]
+                found.extend(int(p) for p in top if lexical_all[p] > 0)
         return np.asarray(sorted(set(found)), dtype=np.int64)
 
 
@@ -196,7 +183,7 @@ def _diversify(
     held_back: list[int] = []
     per_article: dict[str, int] = {}
     for pos in order:
-        article_id = snapshot.stored.passages[int(pos)].article_id
+        article_id = snapshot.passage(int(pos)).article_id
         if per_article.get(article_id, 0) < cap:
             per_article[article_id] = per_article.get(article_id, 0) + 1
             taken.append(int(pos))

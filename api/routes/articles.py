@@ -17,7 +17,7 @@ from api.schemas import (
     BulkResult,
     WriteResult,
 )
-from api.services import Services, article_list
+from api.services import Services
 from index.corpus import IngestReport
 from index.errors import InvalidArticleError
 from index.models import Article
@@ -33,10 +33,10 @@ def list_articles(
     offset: Annotated[int, Query(ge=0, description="Articles to skip.")] = 0,
 ) -> ArticleList:
     """List articles (metadata and passage counts), ordered by id."""
-    articles = article_list(services.corpus)
-    page = articles[offset : offset + limit]
+    snapshot = services.corpus.snapshot
+    page = snapshot.article_page(offset, limit)
     return ArticleList(
-        total=len(articles),
+        total=snapshot.article_count,
         limit=limit,
         offset=offset,
         articles=[ArticleSummary.of(a, n) for a, n in page],
@@ -47,7 +47,7 @@ def list_articles(
 def get_article(article_id: str, services: ServicesDep) -> ArticleDetail:
     """Return one article with its full text, which citation offsets point into."""
     article = services.corpus.get_article(article_id)
-    _, count = services.corpus.snapshot.articles.get(article.id, (article, 0))
+    _, count = services.corpus.snapshot.article(article.id) or (article, 0)
     summary = ArticleSummary.of(article, count)
     return ArticleDetail(**summary.model_dump(), text=article.text)
 
@@ -154,7 +154,7 @@ async def put_article(
 )
 def delete_article(article_id: str, services: ServicesDep) -> WriteResult:
     """Delete an article; it is never cited again."""
-    _, passages = services.corpus.snapshot.articles.get(article_id, (None, 0))
+    _, passages = services.corpus.snapshot.article(article_id) or (None, 0)
     services.corpus.delete_article(article_id)
     return WriteResult(id=article_id, status="deleted", passages=passages)
 

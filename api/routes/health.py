@@ -9,13 +9,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", responses={503: {"description": "The index is not loaded yet."}})
-def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     """The index is loaded: answers with its counts."""
     services = getattr(request.app.state, "services", None)
     if services is None:
@@ -25,7 +25,7 @@ def readyz(request: Request) -> JSONResponse:
         {
             "status": "ready",
             "model": services.embedder.name,
-            "articles": len(snapshot.articles),
+            "articles": snapshot.article_count,
             "passages": snapshot.passage_count,
             "sentences": snapshot.sentence_count,
             "generation": snapshot.generation,

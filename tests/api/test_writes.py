@@ -204,3 +204,36 @@ def test_filters_apply_before_ranking(writer: TestClient) -> None:
     assert "published_from must not be after published_to" in bad.json()["detail"]
     none = writer.post("/api/ask", json={"question": question, "filters": {"article_ids": ["zzz"]}})
     assert none.json()["answered"] is False and none.json()["citations"] == []
+
+
+def test_deleted_default_article_stays_deleted_after_restart(data_dir: Path) -> None:
+    with make_client(settings(data_dir), FakeEmbedder()) as client:
+        listed = client.get("/api/articles").json()
+        assert listed["total"] == 1
+        bundled = listed["articles"][0]["id"]
+        assert client.delete(f"/api/articles/{bundled}", headers=AUTH).status_code == 200
+        assert client.get("/api/articles").json()["total"] == 0
+    with make_client(settings(data_dir), FakeEmbedder()) as client:
+        assert client.get("/api/articles").json() == {
+            "total": 0,
+            "limit": 100,
+            "offset": 0,
+            "articles": [],
+        }
+        assert client.get("/readyz").json()["articles"] == 0
+        reply = client.post("/api/ask", json={"question": "Who is China's ambassador?"}).json()
+        assert reply["answered"] is False and reply["citations"] == []
+
+
+def test_bulk_ingest_goes_in_batches_and_lists_in_id_order(writer: TestClient) -> None:
+    lines = "".join(
+        json.dumps({"id": f"b{i}", "title": f"Bulletin {i}", "text": f"Bulletin {i} on tides."})
+        + "\n"
+        for i in range(200)
+    )
+    response = writer.post("/api/articles:bulk", content=lines, headers=AUTH)
+    assert response.status_code == 200
+    assert len(response.json()["added"]) == 200
+    page = writer.get("/api/articles", params={"limit": 3, "offset": 1}).json()
+    assert page["total"] == 201
+    assert [a["id"] for a in page["articles"]] == ["b1", "b10", "b100"]

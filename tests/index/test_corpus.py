@@ -1,14 +1,13 @@
-"""The corpus on disk: SQLite plus FAISS plus manifest, consistent across restarts and crashes."""
+"""The corpus on disk: a SQLite database and a manifest, consistent across restarts."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from index.corpus import MANIFEST_FILE, VECTORS_FILE, Corpus
+from index.corpus import MANIFEST_FILE, Corpus
 from index.errors import ArticleNotFoundError, IndexMismatchError
 from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
@@ -22,52 +21,67 @@ def reopen(corpus: Corpus, embedder: FakeEmbedder) -> Corpus:
 def test_save_and_load_round_trip(corpus: Corpus, embedder: FakeEmbedder) -> None:
     before = corpus.snapshot
     query = embedder.embed_query("volcano lava eruption")
-    expected = before.vectors.search(query, 3)
+    positions, scores = before.dense_search(query, 3)
+    expected = [
+        (before.passage(int(p)).id, float(s)) for p, s in zip(positions, scores, strict=True)
+    ]
     again = reopen(corpus, embedder)
-    assert again.snapshot.passage_count == before.passage_count == 5
-    assert again.snapshot.vectors.search(query, 3) == expected
-    assert before.passage(expected[0][0]).article_id == "volcano"
+    after = again.snapshot
+    assert after.passage_count == before.passage_count == 5
+    positions, scores = after.dense_search(query, 3)
+    assert [
+        (after.passage(int(p)).id, float(s)) for p, s in zip(positions, scores, strict=True)
+    ] == expected
+    assert expected[0][0].startswith("volcano:")
     manifest = json.loads((corpus.data_dir / MANIFEST_FILE).read_text())
     assert manifest["model"] == embedder.name
     assert manifest["dimension"] == embedder.dimension
-    assert manifest["passages"] == 5
-    assert len(manifest["vectors_sha256"]) == 64
     again.close()
 
 
 def test_stored_passages_match_article_text(corpus: Corpus) -> None:
-    for passage in corpus.snapshot.stored.passages:
+    passages = [p for _, p in corpus.snapshot.iter_passages()]
+    assert len(passages) == 5
+    for passage in passages:
         article = corpus.get_article(passage.article_id)
         assert article.text[passage.start : passage.end] == passage.text
+        for sentence in passage.sentences:
+            assert article.text[sentence.start : sentence.end] == sentence.text
 
 
 def test_reingesting_unchanged_articles_embeds_nothing(
     corpus: Corpus, embedder: FakeEmbedder
 ) -> None:
     calls = embedder.calls
+    generation = corpus.snapshot.generation
     report = corpus.add_articles(FIVE_ARTICLES, embedder)
     assert report.unchanged == [a.id for a in FIVE_ARTICLES]
     assert report.added == report.updated == []
     assert embedder.calls == calls
+    assert corpus.snapshot.generation == generation
 
 
 def test_changed_article_replaces_its_passages(corpus: Corpus, embedder: FakeEmbedder) -> None:
     changed = replace(FIVE_ARTICLES[1], text="The chess final was won by the challenger.")
     report = corpus.add_articles([changed], embedder)
     assert report.updated == ["chess"]
-    texts = [p.text for p in corpus.snapshot.stored.passages if p.article_id == "chess"]
+    snapshot = corpus.snapshot
+    texts = [p.text for _, p in snapshot.iter_passages() if p.article_id == "chess"]
     assert texts == ["The chess final was won by the challenger."]
-    assert len(corpus.snapshot.vectors) == corpus.snapshot.passage_count
+    assert snapshot.passage_count == 5
+    assert snapshot.article("chess") == (replace(changed, text=""), 1)
 
 
 def test_delete_article_survives_restart(corpus: Corpus, embedder: FakeEmbedder) -> None:
     corpus.delete_article("bees")
     with pytest.raises(ArticleNotFoundError):
         corpus.delete_article("bees")
+    assert corpus.snapshot.article("bees") is None
     again = reopen(corpus, embedder)
     assert "bees" not in again.snapshot.articles
-    hits = again.snapshot.vectors.search(embedder.embed_query("bees pesticides"), 10)
-    assert all(again.snapshot.passage(rowid).article_id != "bees" for rowid, _ in hits)
+    positions, _ = again.snapshot.dense_search(embedder.embed_query("bees pesticides"), 10)
+    assert len(positions) == 4
+    assert all(again.snapshot.passage(int(p)).article_id != "bees" for p in positions)
     again.close()
 
 
@@ -87,25 +101,26 @@ def test_manifest_naming_other_model_is_refused(corpus: Corpus, embedder: FakeEm
         Corpus(corpus.data_dir, embedder.name, embedder.dimension)
 
 
-def test_index_out_of_step_with_database_is_rebuilt(
-    corpus: Corpus, embedder: FakeEmbedder, tmp_path: Path
+def test_store_without_manifest_opens_from_the_database(
+    corpus: Corpus, embedder: FakeEmbedder
 ) -> None:
-    # Simulate a crash after the database commit but before the index save: keep the old files.
-    old_vectors = (corpus.data_dir / VECTORS_FILE).read_bytes()
-    old_manifest = (corpus.data_dir / MANIFEST_FILE).read_bytes()
-    corpus.delete_article("chess")
-    (corpus.data_dir / VECTORS_FILE).write_bytes(old_vectors)
-    (corpus.data_dir / MANIFEST_FILE).write_bytes(old_manifest)
-    again = reopen(corpus, embedder)
-    assert "chess" not in again.snapshot.articles
-    assert len(again.snapshot.vectors) == again.snapshot.passage_count == 4
-    assert json.loads((corpus.data_dir / MANIFEST_FILE).read_text())["passages"] == 4
-    again.close()
-
-
-def test_corrupt_index_file_is_rebuilt(corpus: Corpus, embedder: FakeEmbedder) -> None:
     corpus.close()
-    (corpus.data_dir / VECTORS_FILE).write_bytes(b"garbage")
+    (corpus.data_dir / MANIFEST_FILE).unlink()
     again = Corpus(corpus.data_dir, embedder.name, embedder.dimension)
-    assert len(again.snapshot.vectors) == 5
+    assert again.snapshot.passage_count == 5
+    assert (corpus.data_dir / MANIFEST_FILE).exists()
     again.close()
+
+
+def test_deleted_text_does_not_linger_in_the_database_file(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    secret = "Zanzibarquokka"
+    corpus.add_articles(
+        [replace(FIVE_ARTICLES[2], id="gone", text=f"The {secret} report was filed in May.")],
+        embedder,
+    )
+    corpus.delete_article("gone")
+    corpus.close()  # the last connection checkpoints the write-ahead log into the file
+    raw = b"".join(p.read_bytes() for p in corpus.data_dir.glob("corpus.sqlite*"))
+    assert secret.encode() not in raw

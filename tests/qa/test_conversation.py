@@ -18,7 +18,7 @@ from qa.conversation import (
     resolve_followup,
 )
 
-LEXICAL = LexicalIndex(
+LEXICAL = LexicalIndex.of_texts(
     ["Ambassador Jiang Zaidong criticised the minister.", "The corridor projects need guards."]
 )
 

@@ -1,0 +1,144 @@
+"""Segments: immutable blocks of passages with everything a question needs of them.
+
+A write adds a segment holding the articles it wrote (their passages, vectors, sentence vectors,
+postings and metadata) and never touches the segments already published; a deletion only marks
+passages dead in the snapshot. Small segments are merged in the background, the way Lucene merges
+its segments, so a corpus built by many small writes is searched as a few large blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from index.lexical import LexicalSegment
+from index.models import Article, Passage
+from index.vectors import FlatIndex
+
+Ids = npt.NDArray[np.int64]
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class ArticleRows:
+    """One article as a segment is built from it: metadata, passages and their vectors."""
+
+    article: Article  # metadata only; ``text`` is empty
+    rowids: Sequence[int]
+    passages: Sequence[Passage]
+    vectors: Vectors  # one row per passage
+    sentence_vectors: Sequence[Vectors]  # per passage, one row per sentence
+    tokens: Sequence[Sequence[str]]  # per passage, the tokens of its indexed text
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Passages of some articles, each article's passages contiguous and in row id order."""
+
+    rowids: Ids
+    passages: tuple[Passage, ...]
+    vectors: FlatIndex  # position in the segment = id in the FAISS index
+    sentence_bounds: Ids  # sentences of passage i: rows bounds[i]:bounds[i+1]
+    sentence_vectors: Vectors
+    lexical: LexicalSegment
+    articles: dict[str, Article]  # in the order their passages appear
+    article_ranges: dict[str, tuple[int, int]]  # id -> [first, last + 1) passage positions
+    sorted_ids: tuple[str, ...]  # article ids in id order, for listings
+
+    @property
+    def sentence_count(self) -> int:
+        """Sentences of all the segment's passages."""
+        return int(self.sentence_bounds[-1])
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    @classmethod
+    def build(cls, rows: Sequence[ArticleRows], dimension: int) -> Segment:
+        """A segment of these articles' passages, in the order given."""
+        passages: list[Passage] = []
+        rowids: list[int] = []
+        sentence_blocks: list[Vectors] = []
+        counts: list[int] = []
+        tokens: list[Sequence[str]] = []
+        ranges: dict[str, tuple[int, int]] = {}
+        for item in rows:
+            ranges[item.article.id] = (len(passages), len(passages) + len(item.passages))
+            passages.extend(item.passages)
+            rowids.extend(item.rowids)
+            sentence_blocks.extend(item.sentence_vectors)
+            counts.extend(len(v) for v in item.sentence_vectors)
+            tokens.extend(item.tokens)
+        vectors = (
+            np.concatenate([r.vectors for r in rows]).astype(np.float32, copy=False)
+            if rows
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        bounds = np.zeros(len(passages) + 1, dtype=np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        sentences = (
+            np.concatenate(sentence_blocks).astype(np.float32, copy=False)
+            if sentence_blocks
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        return cls(
+            rowids=np.asarray(rowids, dtype=np.int64),
+            passages=tuple(passages),
+            vectors=FlatIndex(vectors),
+            sentence_bounds=bounds,
+            sentence_vectors=sentences,
+            lexical=LexicalSegment.build(tokens),
+            articles={r.article.id: r.article for r in rows},
+            article_ranges=ranges,
+            sorted_ids=tuple(sorted(ranges)),
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[Segment, npt.NDArray[np.bool_]]]) -> Segment:
+        """One segment from the live passages of several, in order; dead ones are dropped."""
+        passages: list[Passage] = []
+        rowids: list[Ids] = []
+        vectors: list[Vectors] = []
+        sentence_rows: list[Vectors] = []
+        counts: list[Ids] = []
+        articles: dict[str, Article] = {}
+        ranges: dict[str, tuple[int, int]] = {}
+        for segment, live in parts:
+            for article in segment.articles.values():
+                first, last = segment.article_ranges[article.id]
+                if not live[first:last].all():
+                    continue  # deletions are whole articles: this one is gone
+                start = len(passages)
+                ranges[article.id] = (start, start + last - first)
+                articles[article.id] = article
+                passages.extend(segment.passages[first:last])
+            keep = np.flatnonzero(live)
+            rowids.append(segment.rowids[keep])
+            vectors.append(segment.vectors.matrix[keep])
+            bounds = segment.sentence_bounds
+            counts.append(bounds[keep + 1] - bounds[keep])
+            if len(keep):
+                rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in keep])
+                sentence_rows.append(segment.sentence_vectors[rows])
+        dimension = parts[0][0].vectors.dimension
+        all_counts = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+        sentence_bounds = np.zeros(len(passages) + 1, dtype=np.int64)
+        np.cumsum(all_counts, out=sentence_bounds[1:])
+        return cls(
+            rowids=np.concatenate(rowids),
+            passages=tuple(passages),
+            vectors=FlatIndex(np.concatenate(vectors)),
+            sentence_bounds=sentence_bounds,
+            sentence_vectors=(
+                np.concatenate(sentence_rows)
+                if sentence_rows
+                else np.zeros((0, dimension), dtype=np.float32)
+            ),
+            lexical=LexicalSegment.merge([(s.lexical, live) for s, live in parts]),
+            articles=articles,
+            article_ranges=ranges,
+            sorted_ids=tuple(sorted(ranges)),
+        )

@@ -1,0 +1,271 @@
+"""The read side of the corpus: an immutable snapshot of segments that a question keeps to its end.
+
+A request takes ``corpus.snapshot`` once (one attribute read) and works on that object only; a
+writer builds the next snapshot beside it and swaps the reference, so no reader ever takes a lock
+or sees half an article. A snapshot is cheap to make: it shares every segment with the one before
+and copies only the deletion mask of a segment that lost an article.
+
+Positions: the snapshot numbers the passage slots of its segments one after another (a deleted
+passage keeps its slot until its segment is merged); retrieval works in these positions.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from index.lexical import Deletions, LexicalIndex, SegmentView
+from index.models import Article, Passage
+from index.segment import Segment
+from index.vectors import batch_selector, bitmap_selector
+
+Ids = npt.NDArray[np.int64]
+Vectors = npt.NDArray[np.float32]
+Tokens = Callable[[Article, Passage], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    """A segment as one snapshot sees it: which of its articles are deleted."""
+
+    segment: Segment
+    live: npt.NDArray[np.bool_] | None = None  # None: nothing deleted
+    deleted: frozenset[str] = frozenset()  # article ids
+    deletions: Deletions = field(default_factory=Deletions)
+    deleted_sentences: int = 0
+
+    @cached_property
+    def selector(self) -> tuple[Any, Any] | None:
+        """The FAISS selector of the live rows (and the bits it reads), or None if all live."""
+        return None if self.live is None else bitmap_selector(self.live)
+
+    @property
+    def live_passages(self) -> int:
+        """Passages not deleted."""
+        return len(self.segment) - self.deletions.count
+
+    def without(self, article_ids: Iterable[str], tokens: Tokens) -> SegmentState:
+        """This state with more of its articles deleted (ids it does not hold are ignored)."""
+        ranges = self.segment.article_ranges
+        gone = [a for a in article_ids if a in ranges and a not in self.deleted]
+        if not gone:
+            return self
+        live = np.ones(len(self.segment), dtype=bool) if self.live is None else self.live.copy()
+        removed: list[Sequence[str]] = []
+        sentences = 0
+        bounds = self.segment.sentence_bounds
+        for article_id in gone:
+            first, last = ranges[article_id]
+            live[first:last] = False
+            article = self.segment.articles[article_id]
+            removed.extend(tokens(article, p) for p in self.segment.passages[first:last])
+            sentences += int(bounds[last] - bounds[first])
+        return SegmentState(
+            segment=self.segment,
+            live=live,
+            deleted=self.deleted | frozenset(gone),
+            deletions=self.deletions.plus(removed),
+            deleted_sentences=self.deleted_sentences + sentences,
+        )
+
+
+class Snapshot:
+    """A consistent, read-only view of the corpus at one generation."""
+
+    def __init__(self, generation: int, states: Sequence[SegmentState], dimension: int) -> None:
+        self.generation = generation
+        self.dimension = dimension
+        self.states: tuple[SegmentState, ...] = tuple(states)
+        sizes = [len(s.segment) for s in self.states]
+        self.offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self.offsets[1:])
+        self.slots = int(self.offsets[-1])
+        self.lexical = LexicalIndex(
+            [
+                SegmentView(s.segment.lexical, int(off), s.live, s.deletions)
+                for s, off in zip(self.states, self.offsets, strict=False)
+            ]
+        )
+        self.passage_count = sum(s.live_passages for s in self.states)
+        self.sentence_count = sum(
+            s.segment.sentence_count - s.deleted_sentences for s in self.states
+        )
+        self.article_count = sum(len(s.segment.articles) - len(s.deleted) for s in self.states)
+
+    @classmethod
+    def empty(cls, dimension: int) -> Snapshot:
+        """The snapshot of an empty corpus."""
+        return cls(0, (), dimension)
+
+    # -- positions -----------------------------------------------------------------------------
+
+    def _locate(self, position: int) -> tuple[SegmentState, int]:
+        i = int(np.searchsorted(self.offsets, position, side="right")) - 1
+        if not 0 <= position < self.slots:
+            raise IndexError(f"position {position} is outside the snapshot's {self.slots} slots")
+        return self.states[i], position - int(self.offsets[i])
+
+    def _groups(self, positions: Ids) -> Iterator[tuple[int, SegmentState, Ids, Ids]]:
+        """``(segment index, state, indices into positions, local positions)`` per segment."""
+        seg = np.searchsorted(self.offsets, positions, side="right") - 1
+        for i in np.unique(seg):
+            where = np.flatnonzero(seg == i)
+            yield int(i), self.states[i], where, positions[where] - self.offsets[i]
+
+    def is_live(self, position: int) -> bool:
+        """Whether the passage in this slot is not deleted."""
+        state, local = self._locate(position)
+        return state.live is None or bool(state.live[local])
+
+    def passage(self, position: int) -> Passage:
+        """The passage in a slot."""
+        state, local = self._locate(position)
+        return state.segment.passages[local]
+
+    def rowid(self, position: int) -> int:
+        """The database row id of the passage in a slot."""
+        state, local = self._locate(position)
+        return int(state.segment.rowids[local])
+
+    def article_of(self, position: int) -> Article:
+        """The article (metadata only) of the passage in a slot."""
+        state, local = self._locate(position)
+        return state.segment.articles[state.segment.passages[local].article_id]
+
+    def vectors(self, positions: Ids) -> Vectors:
+        """The passage vectors in these slots, one row each."""
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        for _, state, where, local in self._groups(positions):
+            out[where] = state.segment.vectors.matrix[local]
+        return out
+
+    def sentence_vectors(self, position: int) -> Vectors:
+        """The vectors of a passage's sentences, one row per sentence."""
+        state, local = self._locate(position)
+        bounds = state.segment.sentence_bounds
+        return state.segment.sentence_vectors[bounds[local] : bounds[local + 1]]
+
+    def best_sentence_cosines(self, positions: Ids, vector: Vectors) -> npt.NDArray[np.float32]:
+        """For each slot, the cosine of its sentence closest to ``vector``."""
+        out = np.empty(len(positions), dtype=np.float32)
+        for _, state, where, local in self._groups(positions):
+            bounds = state.segment.sentence_bounds
+            starts, ends = bounds[local], bounds[local + 1]
+            rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+            cosines = state.segment.sentence_vectors[rows] @ vector
+            # Every passage holds at least one sentence, so each segment is non-empty.
+            offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+            out[where] = np.maximum.reduceat(cosines, offsets)
+        return out
+
+    def dense_search(
+        self, vector: Vectors, k: int, allowed: Ids | None = None
+    ) -> tuple[Ids, npt.NDArray[np.float32]]:
+        """Slots and cosines of the ``k`` live passages nearest ``vector``, best first, among
+        the ``allowed`` slots if given."""
+        found: list[tuple[float, int]] = []
+        if allowed is None:
+            for state, offset in zip(self.states, self.offsets, strict=False):
+                selector = state.selector
+                rows, scores = state.segment.vectors.search(
+                    vector, k, None if selector is None else selector[0]
+                )
+                found.extend(zip(scores.tolist(), (rows + offset).tolist(), strict=True))
+        elif len(allowed):
+            for i, state, _, local in self._groups(np.unique(allowed)):
+                if state.live is not None:
+                    local = local[state.live[local]]
+                if not len(local):
+                    continue
+                rows, scores = state.segment.vectors.search(vector, k, batch_selector(local))
+                start = int(self.offsets[i])
+                found.extend(zip(scores.tolist(), (rows + start).tolist(), strict=True))
+        best = heapq.nlargest(k, found)
+        return (
+            np.asarray([p for _, p in best], dtype=np.int64),
+            np.asarray([s for s, _ in best], dtype=np.float32),
+        )
+
+    # -- articles ------------------------------------------------------------------------------
+
+    def article(self, article_id: str) -> tuple[Article, int] | None:
+        """An article's metadata and passage count, or None if it is not in the snapshot."""
+        for state in reversed(self.states):
+            found = state.segment.article_ranges.get(article_id)
+            if found is not None and article_id not in state.deleted:
+                return state.segment.articles[article_id], found[1] - found[0]
+        return None
+
+    def iter_articles(self) -> Iterator[tuple[Article, int]]:
+        """Every live article with its passage count, in id order."""
+
+        def live_ids(i: int, state: SegmentState) -> Iterator[tuple[str, int]]:
+            return ((a, i) for a in state.segment.sorted_ids if a not in state.deleted)
+
+        lists = [live_ids(i, s) for i, s in enumerate(self.states)]
+        for article_id, i in heapq.merge(*lists):
+            segment = self.states[i].segment
+            first, last = segment.article_ranges[article_id]
+            yield segment.articles[article_id], last - first
+
+    def article_page(self, offset: int, limit: int) -> list[tuple[Article, int]]:
+        """A page of ``iter_articles``."""
+        return list(itertools.islice(self.iter_articles(), offset, offset + limit))
+
+    @cached_property
+    def articles(self) -> dict[str, tuple[Article, int]]:
+        """Every live article with its passage count, by id in id order (built on first use:
+        listings that page should use ``article_page``)."""
+        return {a.id: (a, n) for a, n in self.iter_articles()}
+
+    def iter_passages(self) -> Iterator[tuple[int, Passage]]:
+        """Every live passage with its slot, in slot order."""
+        for state, offset in zip(self.states, self.offsets, strict=False):
+            for local, passage in enumerate(state.segment.passages):
+                if state.live is None or state.live[local]:
+                    yield int(offset) + local, passage
+
+    def positions_of(self, article_ids: Iterable[str]) -> Ids:
+        """The slots of these articles' passages (unknown ids are ignored), ascending."""
+        parts: list[Ids] = []
+        wanted = set(article_ids)
+        for state, offset in zip(self.states, self.offsets, strict=False):
+            ranges = state.segment.article_ranges
+            for article_id in wanted.intersection(ranges).difference(state.deleted):
+                first, last = ranges[article_id]
+                parts.append(np.arange(first, last, dtype=np.int64) + offset)
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def positions_where(self, keep: Callable[[Article], bool]) -> Ids:
+        """The slots of the passages of every live article for which ``keep`` is true."""
+        ids = [
+            a.id
+            for s in self.states
+            for a in s.segment.articles.values()
+            if a.id not in s.deleted and keep(a)
+        ]
+        return self.positions_of(ids)
+
+    # -- the write side's transitions ------------------------------------------------------------
+
+    def changed(
+        self,
+        generation: int,
+        removed: Iterable[str],
+        added: Segment | None,
+        tokens: Tokens,
+    ) -> Snapshot:
+        """The next snapshot: articles ``removed`` (their older versions) marked deleted and the
+        ``added`` segment appended. Costs what it changes, not the corpus."""
+        gone = set(removed)
+        states = [s.without(gone, tokens) if gone else s for s in self.states]
+        if added is not None and len(added):
+            states.append(SegmentState(added))
+        return Snapshot(generation, states, self.dimension)

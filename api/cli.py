@@ -416,6 +416,61 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
     )
 
 
+@cli.command(name="bench-writes")
+@click.option(
+    "--checkout",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path(__file__).resolve().parents[1],
+    help="Run the server and qa ingest from this source tree (default: this one).",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path(__file__).resolve().parents[1] / "eval" / "scifact" / "corpus.jsonl",
+    show_default=True,
+    help="JSONL articles to ingest (BEIR corpus layout).",
+)
+@click.option("--articles", default=400, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--sizes",
+    default="2000,20000",
+    show_default=True,
+    help="Corpus sizes (passages) for the write-cost trend, comma-separated; empty to skip.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep data directories and server logs here (default: a temporary folder).",
+)
+def bench_writes(
+    checkout: Path, corpus: Path, articles: int, sizes: str, work_dir: Path | None
+) -> None:
+    """Measure readers during writes, ingest speed and the cost of one write by corpus size.
+
+    Starts `qa serve` on loopback from CHECKOUT; asks /api/search and /healthz in a loop while
+    ARTICLES articles go in through POST /api/articles:bulk and then through `qa ingest` in
+    another process; reports their latencies and failures, passages/s, and how soon the other
+    process's last article is found. Then PUTs small articles into synthetic corpora of each
+    size (random vectors stand in for embeddings) and reports the median cost.
+
+    \b
+    Example:
+        qa bench-writes --articles 400 --sizes 2000,20000,200000
+        qa bench-writes --checkout ../older-version --sizes 2000
+    """
+    from qa.benchmark import run
+
+    settings = Settings()
+    try:
+        counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"sizes must be integers: {sizes!r}") from exc
+    dimension = 384  # all-MiniLM-L6-v2
+    for line in run(checkout, corpus, articles, counts, settings.model_name, dimension, work_dir):
+        click.echo(line)
+
+
 @cli.group()
 def feedback() -> None:
     """Work with the thumbs up/down people gave answers."""

@@ -286,15 +286,16 @@ def evaluate(
         qa eval gold --method hybrid
         qa eval --chart docs/recall.png --json > docs/eval.json
     """
-    from api.evaluation import draw_chart, format_table, run_evaluation, to_json
+    from api.services import answerer_opener
+    from qa.evaluation import draw_chart, format_table, run_evaluation, to_json
 
     settings = Settings().model_copy(update={"data_dir": work_dir})
     try:
         report = run_evaluation(
             datasets or ("gold", "squad", "scifact"),
             methods or METHODS,
-            settings,
-            load_embedder(settings),
+            answerer_opener(settings, load_embedder(settings)),
+            followup_specificity=settings.followup_specificity,
             limit=limit,
             progress=not as_json,
         )
@@ -333,14 +334,15 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
     Example:
         qa calibrate --max-false-refusals 0.05 --store data
     """
-    from api.evaluation import calibrate as fit
-    from api.evaluation import precision_text
+    from api.services import answerer_opener
+    from qa.evaluation import calibrate as fit
+    from qa.evaluation import precision_text
     from qa.refusal import REFUSAL_KEY
 
     settings = Settings().model_copy(update={"data_dir": work_dir})
     embedder = load_embedder(settings)
     try:
-        model, held_out = fit(settings, embedder, max_false_refusals)
+        model, held_out = fit(answerer_opener(settings, embedder), max_false_refusals)
     except (ValueError, FileNotFoundError, CorpusError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(model.to_dict(), indent=2))
@@ -379,41 +381,17 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
     Example:
         qa bench --data-dir data -n 5
     """
-    import statistics
-    import time
-
-    from api.evaluation import EVAL_DIR
+    from qa.benchmark import question_latency
+    from qa.evaluation import EVAL_DIR
 
     path = questions or EVAL_DIR / "gold" / "diplomat.jsonl"
     with open(path, encoding="utf-8") as fh:
         texts = [json.loads(line)["question"] for line in fh if line.strip()]
     services = build_services(_settings(data_dir))
-    passages = services.corpus.snapshot.passage_count
     try:
-        answerer = services.answerer
-        for text in texts:
-            answerer.ask(text)
-        timings = []
-        for _ in range(rounds):
-            for text in texts:
-                started = time.perf_counter()
-                answerer.ask(text)
-                timings.append((time.perf_counter() - started) * 1000)
-        encode = []
-        for text in texts:
-            started = time.perf_counter()
-            services.embedder.embed_query(text)
-            encode.append((time.perf_counter() - started) * 1000)
+        click.echo(question_latency(services.answerer, texts, rounds))
     finally:
         services.close()
-    timings.sort()
-    p95 = timings[int(0.95 * (len(timings) - 1))]
-    click.echo(
-        f"{len(timings)} questions over {passages} passages: "
-        f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
-        f"mean {statistics.fmean(timings):.1f} ms; one query encode alone: "
-        f"median {statistics.median(encode):.1f} ms"
-    )
 
 
 @cli.command(name="bench-writes")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from api.schemas import AskResponse
@@ -15,6 +17,7 @@ from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
 from qa.conversation import ConversationStore, Turn, resolve_followup
+from qa.evaluation import Opener
 from qa.models import Filters
 from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
@@ -139,6 +142,24 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         answerer=answerer,
         conversations=conversations,
     )
+
+
+def answerer_opener(settings: Settings, embedder: Embedder) -> Opener:
+    """Opens the configured answerer on ``settings.data_dir/<dataset>/<index settings>``, with
+    no bundled article: one data directory per dataset and index configuration, so runs that
+    compare configurations each keep their ingested copy."""
+    config = f"c{settings.max_chars}-m{settings.min_chars}-t{int(settings.title_context)}"
+
+    @contextmanager
+    def open_answerer(name: str) -> Iterator[Answerer]:
+        update = {"data_dir": settings.data_dir / name / config, "ingest_default_corpus": False}
+        services = build_services(settings.model_copy(update=update), embedder=embedder)
+        try:
+            yield services.answerer
+        finally:
+            services.close()
+
+    return open_answerer
 
 
 def article_list(corpus: Corpus) -> list[tuple[Article, int]]:

@@ -26,6 +26,7 @@ import fcntl
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from index.checkpoint import (
+    SavedSegment,
+    checkpoint_files_exist,
+    load_segment,
+    remove_unlisted,
+    save_segment,
+)
 from index.chunk import chunk_article
 from index.embed import Embedder, embed_with_sentences
 from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
@@ -102,7 +110,8 @@ class Corpus:
 
     ``refresh_seconds`` is how often a background thread looks for commits made by other
     processes (and merges segments); 0 turns the thread off, leaving ``refresh()`` and
-    ``merge()`` to the caller.
+    ``merge()`` to the caller. The same thread writes a checkpoint at most every
+    ``checkpoint_seconds`` when the corpus changed; ``close()`` writes one too.
     """
 
     def __init__(
@@ -113,6 +122,7 @@ class Corpus:
         config: IndexConfig | None = None,
         *,
         refresh_seconds: float = 0.5,
+        checkpoint_seconds: float = 60.0,
         merge_policy: MergePolicy | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -131,9 +141,14 @@ class Corpus:
         self._swap_lock = threading.Lock()
         self.db = Database(self.data_dir / DB_FILE)
         self._check_model()
+        self.checkpoint_seconds = checkpoint_seconds
+        self._saved: dict[str, dict[str, Any]] = {}  # segment name -> its manifest entry
+        self._checkpointed = -1  # generation of the last checkpoint written or read
+        self._last_checkpoint = time.monotonic()
         with self._exclusive():
             self._snapshot = self._load()
-            self._write_manifest()
+            if self._checkpointed != self._snapshot.generation:
+                self._write_checkpoint(self._snapshot)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
@@ -208,17 +223,45 @@ class Corpus:
             raise CorruptIndexError(f"the manifest {path} is not a JSON object")
         return manifest
 
-    def _write_manifest(self) -> None:
-        """Record what built this directory (read by people and by ``_check_model``)."""
+    def _write_checkpoint(self, snapshot: Snapshot) -> None:
+        """Save the snapshot's segments not saved yet, then the manifest naming them all; call
+        with the writer locks held. Costs what was added since the last checkpoint."""
+        entries = []
+        for state in snapshot.states:
+            entry = self._saved.get(state.segment.name)
+            if entry is None or not checkpoint_files_exist(self.data_dir, state.segment.name):
+                entry = save_segment(self.data_dir, state.segment)
+                self._saved[state.segment.name] = entry
+            entries.append(entry)
         manifest = {
             "format": MANIFEST_FORMAT,
             "model": self.model_name,
             "dimension": self.dimension,
             "index_config": self.config.as_dict(),
+            "generation": snapshot.generation,
+            "articles": snapshot.article_count,
+            "passages": snapshot.passage_count,
+            "sentences": snapshot.sentence_count,
+            "segments": entries,
         }
         atomic_write_bytes(
             self.data_dir / MANIFEST_FILE, json.dumps(manifest, indent=2).encode("utf-8")
         )
+        names = {e["name"] for e in entries}
+        remove_unlisted(self.data_dir, names)
+        self._saved = {k: v for k, v in self._saved.items() if k in names}
+        self._checkpointed = snapshot.generation
+        self._last_checkpoint = time.monotonic()
+
+    def checkpoint(self) -> bool:
+        """Write a checkpoint of the current snapshot if the corpus changed since the last one;
+        returns whether one was written."""
+        with self._exclusive():
+            self._catch_up()
+            if self._snapshot.generation == self._checkpointed:
+                return False
+            self._write_checkpoint(self._snapshot)
+            return True
 
     def _tokens(self, article: Article, passage: Passage) -> list[str]:
         """The lexical index's tokens of a passage."""
@@ -241,13 +284,104 @@ class Corpus:
             )
         return Segment.build(rows, self.dimension)
 
+    def _saved_segments(self) -> tuple[int, list[SavedSegment]] | None:
+        """The generation and segments of the checkpoint, or None when there is none usable."""
+        manifest = self.read_manifest()
+        if not manifest or manifest.get("format") != MANIFEST_FORMAT:
+            return None
+        try:
+            saved = [
+                load_segment(self.data_dir, entry, self.dimension)
+                for entry in manifest.get("segments", [])
+            ]
+        except CorruptIndexError as exc:
+            log.warning("checkpoint not used (%s); rebuilding from the database", exc)
+            return None
+        self._saved = {e["name"]: e for e in manifest.get("segments", [])}
+        return int(manifest.get("generation", -1)), saved
+
     def _load(self) -> Snapshot:
-        """The snapshot of everything committed, read from the database in one transaction."""
+        """The snapshot of everything committed: the checkpoint's segments, less what changed
+        since, plus the changed articles read from the database; without a usable checkpoint,
+        everything from the database. One read transaction, so one committed state."""
+        checkpoint = self._saved_segments()
         with self.db.reading():
             generation = self.db.generation
-            stored = self.db.load_articles(self.dimension)
-        segment = self._segment(stored)
-        return Snapshot(generation, [SegmentState(segment)] if len(segment) else [], self.dimension)
+            oldest = self.db.oldest_change()
+            if checkpoint is not None and (
+                checkpoint[0] > generation
+                or (checkpoint[0] < generation and (oldest is None or oldest > checkpoint[0] + 1))
+            ):
+                log.warning("checkpoint does not match the database's log; rebuilding")
+                checkpoint = None
+            if checkpoint is None:
+                stored = self.db.load_articles(self.dimension)
+                segment = self._segment(stored)
+                states = [SegmentState(segment)] if len(segment) else []
+                return Snapshot(generation, states, self.dimension)
+            base, saved = checkpoint
+            changed = set(self.db.changed_since(base))
+            known = {
+                s.article.id: s
+                for s in self.db.load_articles(self.dimension, with_vectors=False)
+                if s.article.id not in changed
+            }
+            states, covered = self._restore(saved, known)
+            rest = sorted(changed.union(set(known) - covered))
+            fresh = self.db.load_articles(self.dimension, rest)
+        fresh.sort(key=lambda s: s.rowids[0])
+        segment = self._segment(fresh)
+        if len(segment):
+            states.append(SegmentState(segment))
+        if not changed and set(known) == covered:
+            self._checkpointed = base  # the checkpoint is this very state
+        return Snapshot(generation, states, self.dimension)
+
+    def _restore(
+        self, saved: Sequence[SavedSegment], known: dict[str, StoredArticle]
+    ) -> tuple[list[SegmentState], set[str]]:
+        """Segments of the checkpoint holding the ``known`` articles exactly as the database
+        does (same passages, same sentences); returns them and the ids they hold."""
+        states: list[SegmentState] = []
+        covered: set[str] = set()
+        for item in saved:
+            rows = []
+            bounds = item.sentence_bounds
+            ids = item.article_ids.tolist()
+            first = 0
+            while first < len(ids):
+                last = first
+                while last < len(ids) and ids[last] == ids[first]:
+                    last += 1
+                stored = known.get(ids[first])
+                if (
+                    stored is not None
+                    and stored.rowids == item.rowids[first:last].tolist()
+                    and [len(p.sentences) for p in stored.passages]
+                    == (bounds[first + 1 : last + 1] - bounds[first:last]).tolist()
+                ):
+                    meta = _metadata(stored.article)
+                    rows.append(
+                        ArticleRows(
+                            article=meta,
+                            rowids=stored.rowids,
+                            passages=stored.passages,
+                            vectors=item.vectors[first:last],
+                            sentence_vectors=[
+                                item.sentence_vectors[bounds[i] : bounds[i + 1]]
+                                for i in range(first, last)
+                            ],
+                            tokens=[self._tokens(meta, p) for p in stored.passages],
+                        )
+                    )
+                    covered.add(stored.article.id)
+                first = last
+            # A segment read back whole keeps its name, so the next checkpoint does not rewrite it.
+            whole = sum(len(r.passages) for r in rows) == len(ids)
+            segment = Segment.build(rows, self.dimension, name=item.name if whole else None)
+            if len(segment):
+                states.append(SegmentState(segment))
+        return states, covered
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -283,12 +417,18 @@ class Corpus:
         return self.db.generation > 0 or self.stored_setting(DEFAULT_CORPUS_KEY) is not None
 
     def close(self) -> None:
-        """Stop the background thread and close the database."""
+        """Stop the background thread, write a checkpoint if the corpus changed, and close the
+        database (a second call does nothing)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=30)
-        self.db.close()
+        try:
+            self.checkpoint()
+        finally:
+            self.db.close()
 
     # -- keeping up with other processes, merging ------------------------------------------------
 
@@ -313,6 +453,9 @@ class Corpus:
                 self.refresh(wait=False)
                 while self.merge() and not self._stop.is_set():
                     pass
+                due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
+                if due and self._snapshot.generation != self._checkpointed:
+                    self.checkpoint()
             except Exception:  # a failed round is retried on the next one; readers are unaffected
                 log.exception("background refresh or merge failed")
 

@@ -8,6 +8,7 @@ its segments, so a corpus built by many small writes is searched as a few large 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ class Segment:
     articles: dict[str, Article]  # in the order their passages appear
     article_ranges: dict[str, tuple[int, int]]  # id -> [first, last + 1) passage positions
     sorted_ids: tuple[str, ...]  # article ids in id order, for listings
+    name: str  # its files' name once checkpointed (index/checkpoint.py)
 
     @property
     def sentence_count(self) -> int:
@@ -57,8 +59,9 @@ class Segment:
         return len(self.passages)
 
     @classmethod
-    def build(cls, rows: Sequence[ArticleRows], dimension: int) -> Segment:
-        """A segment of these articles' passages, in the order given."""
+    def build(cls, rows: Sequence[ArticleRows], dimension: int, name: str | None = None) -> Segment:
+        """A segment of these articles' passages, in the order given (a new ``name`` unless
+        one is given: a segment read back from a checkpoint keeps its own)."""
         passages: list[Passage] = []
         rowids: list[int] = []
         sentence_blocks: list[Vectors] = []
@@ -94,6 +97,7 @@ class Segment:
             articles={r.article.id: r.article for r in rows},
             article_ranges=ranges,
             sorted_ids=tuple(sorted(ranges)),
+            name=name or uuid.uuid4().hex,
         )
 
     @classmethod
@@ -141,4 +145,5 @@ class Segment:
             articles=articles,
             article_ranges=ranges,
             sorted_ids=tuple(sorted(ranges)),
+            name=uuid.uuid4().hex,
         )

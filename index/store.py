@@ -298,31 +298,37 @@ class Database:
         return None if row is None else self._article(row, with_text=True)
 
     def load_articles(
-        self, dimension: int, article_ids: Sequence[str] | None = None
+        self,
+        dimension: int,
+        article_ids: Sequence[str] | None = None,
+        with_vectors: bool = True,
     ) -> list[StoredArticle]:
         """Read articles with their passages and vectors: all of them (ordered by their first
         passage's row id, the order they were written in) or just these ids (missing ones are
-        left out). Call inside ``reading()`` to see one committed state."""
+        left out). Without vectors, the vector arrays have no columns (an opener that has them
+        in a checkpoint reads no vector). Call inside ``reading()`` to see one committed state."""
         conn = self._conn
         where, args = "", ()  # type: tuple[str, tuple[str, ...]]
         if article_ids is not None and len(article_ids) > 500:
             return [
                 stored
                 for i in range(0, len(article_ids), 500)
-                for stored in self.load_articles(dimension, article_ids[i : i + 500])
+                for stored in self.load_articles(dimension, article_ids[i : i + 500], with_vectors)
             ]
         if article_ids is not None:
             if not article_ids:
                 return []
             where = f"WHERE a.id IN ({','.join('?' * len(article_ids))})"
             args = tuple(article_ids)
+        pvec, svec = ("p.vector", "s.vector") if with_vectors else ("NULL", "NULL")
+        width = dimension if with_vectors else 0
         prow = conn.execute(
-            'SELECT p.rowid, p.id, p.article_id, p.ordinal, p.start, p."end", p.vector'
+            f'SELECT p.rowid, p.id, p.article_id, p.ordinal, p.start, p."end", {pvec} AS vector'
             f" FROM passages p JOIN articles a ON a.id = p.article_id {where} ORDER BY p.rowid",
             args,
         ).fetchall()
         srow = conn.execute(
-            'SELECT s.passage_rowid, s.start, s."end", s.vector FROM sentences s'
+            f'SELECT s.passage_rowid, s.start, s."end", {svec} AS vector FROM sentences s'
             " JOIN passages p ON p.rowid = s.passage_rowid JOIN articles a ON a.id = p.article_id"
             f" {where} ORDER BY s.passage_rowid, s.rowid",
             args,
@@ -358,13 +364,13 @@ class Database:
                         ),
                     )
                 )
-                sentence_vectors.append(_vectors([s["vector"] for s in sents], dimension))
+                sentence_vectors.append(_vectors([s["vector"] for s in sents], width))
             out.append(
                 StoredArticle(
                     article=article,
                     rowids=[int(r["rowid"]) for r in rows],
                     passages=passages,
-                    vectors=_vectors([r["vector"] for r in rows], dimension),
+                    vectors=_vectors([r["vector"] for r in rows], width),
                     sentence_vectors=sentence_vectors,
                 )
             )
@@ -373,6 +379,6 @@ class Database:
 
 def _vectors(blobs: Sequence[bytes], dimension: int) -> Vectors:
     """Stored float32 vectors as one array, a row each."""
-    if not blobs:
-        return np.zeros((0, dimension), dtype=np.float32)
+    if not blobs or not dimension:
+        return np.zeros((len(blobs), dimension), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dimension)

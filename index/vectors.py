@@ -59,6 +59,10 @@ class FlatIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def to_bytes(self) -> bytes:
+        """The FAISS index, serialised."""
+        return bytes(faiss.serialize_index(self._index))
+
     def search(
         self, vector: Vectors, k: int, selector: Any | None = None
     ) -> tuple[Ids, npt.NDArray[np.float32]]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from index.corpus import Corpus
 from index.models import Article
+from qa.answer import Answerer
 
 KEY = "bench-key"
 SEARCHES = [
@@ -39,6 +40,33 @@ SEARCHES = [
     "insulin resistance in obesity",
     "antibiotic resistance genes",
 ]
+
+
+def question_latency(answerer: Answerer, questions: Sequence[str], rounds: int) -> str:
+    """Time each question through the answering pipeline ``rounds`` times after one warm-up
+    pass, and the model's encode of each alone (the floor); one line of percentiles."""
+    for text in questions:
+        answerer.ask(text)
+    timings = []
+    for _ in range(rounds):
+        for text in questions:
+            started = time.perf_counter()
+            answerer.ask(text)
+            timings.append((time.perf_counter() - started) * 1000)
+    encode = []
+    for text in questions:
+        started = time.perf_counter()
+        answerer.retriever.embedder.embed_query(text)
+        encode.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    floor = statistics.median(encode)
+    return (
+        f"{len(timings)} questions over {answerer.corpus.snapshot.passage_count} passages: "
+        f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
+        f"mean {statistics.fmean(timings):.1f} ms; one query encode alone: median {floor:.1f} ms"
+        f" (p50 = {statistics.median(timings) / floor:.2f} x the encode)"
+    )
 
 
 @dataclass

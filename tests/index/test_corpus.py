@@ -9,6 +9,7 @@ import pytest
 
 from index.corpus import MANIFEST_FILE, Corpus
 from index.errors import ArticleNotFoundError, IndexMismatchError
+from index.store import Database
 from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
 
@@ -124,3 +125,56 @@ def test_deleted_text_does_not_linger_in_the_database_file(
     corpus.close()  # the last connection checkpoints the write-ahead log into the file
     raw = b"".join(p.read_bytes() for p in corpus.data_dir.glob("corpus.sqlite*"))
     assert secret.encode() not in raw
+
+
+def test_open_reads_vectors_from_the_checkpoint_and_replays_later_commits(
+    corpus: Corpus, embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus.close()  # checkpoint at this generation
+    manifest = json.loads((corpus.data_dir / MANIFEST_FILE).read_text())
+    assert manifest["passages"] == 5 and manifest["articles"] == 5
+    assert all(
+        (corpus.data_dir / "segments" / f"{s['name']}.faiss").exists() for s in manifest["segments"]
+    )
+    # Another process writes and is killed before it can checkpoint.
+    other = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    other.add_articles(
+        [replace(FIVE_ARTICLES[1], text="A new chess champion was crowned.")], embedder
+    )
+    other.delete_article("rail")
+    monkeypatch.setattr(other, "checkpoint", lambda: False)
+    other.close()
+    reads: list[object] = []
+    original = Database.load_articles
+
+    def spy(self: Database, dimension: int, article_ids: object = None, with_vectors: bool = True):
+        reads.append((article_ids, with_vectors))
+        return original(self, dimension, article_ids, with_vectors)
+
+    monkeypatch.setattr(Database, "load_articles", spy)
+    again = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    # Vectors were read from the database only for the articles changed after the checkpoint.
+    assert [r for r in reads if r[1]] == [(["chess", "rail"], True)]
+    snapshot = again.snapshot
+    assert snapshot.article("rail") is None
+    assert [p.text for _, p in snapshot.iter_passages() if p.article_id == "chess"] == [
+        "A new chess champion was crowned."
+    ]
+    assert snapshot.passage_count == 4
+    again.close()
+
+
+def test_damaged_checkpoint_is_rebuilt_from_the_database(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    corpus.close()
+    for path in (corpus.data_dir / "segments").glob("*.faiss"):
+        path.write_bytes(b"garbage")
+    again = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    assert again.snapshot.passage_count == 5
+    positions, _ = again.snapshot.dense_search(embedder.embed_query("volcano lava"), 1)
+    assert again.snapshot.passage(int(positions[0])).article_id == "volcano"
+    again.close()
+    reopened = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    assert reopened.snapshot.passage_count == 5  # the new checkpoint reads back whole
+    reopened.close()

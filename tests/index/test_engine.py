@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.corpus import Corpus
+from index.corpus import MANIFEST_FILE, Corpus
 from index.merge import MergePolicy
 from index.models import Article
 from index.snapshot import Snapshot
@@ -85,13 +85,19 @@ def test_writes_one_by_one_equal_a_full_rebuild(
     else:
         assert len(corpus.snapshot.states) > 30
     incremental, (ranked, scores) = state(corpus), results(corpus, embedder)
-    corpus.close()
+    corpus.close()  # writes a checkpoint
+    restored = Corpus(tmp_path, embedder.name, embedder.dimension, refresh_seconds=0)
+    assert state(restored) == incremental
+    assert results(restored, embedder)[0] == ranked
+    restored.close()
+    (tmp_path / MANIFEST_FILE).unlink()  # no checkpoint: everything from the database
     rebuilt = Corpus(tmp_path, embedder.name, embedder.dimension, refresh_seconds=0)
     assert len(rebuilt.snapshot.states) == 1
     assert state(rebuilt) == incremental
     ranked_again, scores_again = results(rebuilt, embedder)
     assert ranked_again == ranked
     assert scores_again == pytest.approx(scores, abs=1e-5)
+    rebuilt.close()
     rebuilt.close()
 
 

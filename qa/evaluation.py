@@ -1,19 +1,22 @@
-"""``qa eval``: ingest each evaluation dataset into its own data directory, then measure it through
-the same services the API answers with."""
+"""``qa eval`` and ``qa calibrate``: ingest each evaluation dataset into its own data directory,
+then measure it through the same answerer the API answers with.
+
+The caller hands in an ``Opener``: given a dataset's name, it opens the answerer (retriever,
+picker and refusal model as configured) on that dataset's own data directory. The API's settings
+live above this floor, so the CLI builds it.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from api.services import Services, build_services
-from api.settings import Settings
-from index.embed import Embedder
 from index.sources import default_corpus_dir
 from qa.answer import Answerer
 from qa.datasets import Dataset, load_beir, load_followups, load_gold, load_squad
@@ -30,6 +33,8 @@ from qa.refusal import RefusalModel, fit_refusal
 from qa.retrieve import Method
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
+# A dataset's name -> the answerer on that dataset's own data directory, closed on exit.
+Opener = Callable[[str], AbstractContextManager[Answerer]]
 DATASETS = {
     "gold": lambda: load_gold(EVAL_DIR / "gold" / "diplomat.jsonl", default_corpus_dir()),
     "squad": lambda: load_squad(EVAL_DIR / "squad2-dev" / "dev-v2.0.json"),
@@ -71,28 +76,19 @@ class DatasetResult:
     seconds: float = 0.0
 
 
-def open_dataset(
-    dataset: Dataset, settings: Settings, embedder: Embedder, progress: bool
-) -> Services:
-    """Services on the dataset's own data directory, with its articles ingested (once)."""
-    # One data directory per dataset and index configuration, so that runs comparing
-    # configurations each keep their ingested copy.
-    config = f"c{settings.max_chars}-m{settings.min_chars}-t{int(settings.title_context)}"
-    data_dir = settings.data_dir / dataset.name / config
-    services = build_services(
-        settings.model_copy(update={"data_dir": data_dir, "ingest_default_corpus": False}),
-        embedder=embedder,
+def ingest(answerer: Answerer, dataset: Dataset, progress: bool) -> None:
+    """Store the dataset's articles in the answerer's corpus (unchanged ones cost nothing)."""
+    answerer.corpus.add_articles(
+        dataset.articles, answerer.retriever.embedder, progress=progress, batch_articles=256
     )
-    services.corpus.add_articles(dataset.articles, embedder, progress=progress)
-    return services
 
 
 def run_evaluation(
     names: Sequence[str],
     methods: Sequence[Method],
-    settings: Settings,
-    embedder: Embedder,
+    opener: Opener,
     *,
+    followup_specificity: float,
     limit: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -105,14 +101,14 @@ def run_evaluation(
         started = time.perf_counter()
         if limit is not None:
             dataset = Dataset(dataset.name, dataset.kind, dataset.articles, dataset.queries[:limit])
-        services = open_dataset(dataset, settings, embedder, progress)
-        try:
-            snapshot = services.corpus.snapshot
-            evaluator = Evaluator(services.answerer, dataset)
+        with opener(dataset.name) as answerer:
+            ingest(answerer, dataset, progress)
+            snapshot = answerer.corpus.snapshot
+            evaluator = Evaluator(answerer, dataset)
             result = DatasetResult(
                 name=name,
                 kind=dataset.kind,
-                articles=len(snapshot.articles),
+                articles=snapshot.article_count,
                 passages=snapshot.passage_count,
                 retrieval=[evaluator.retrieval(m) for m in methods],
             )
@@ -123,31 +119,28 @@ def run_evaluation(
             followups_path = EVAL_DIR / "gold" / f"{dataset.name}_followups.jsonl"
             if dataset.kind == "gold" and followups_path.exists():
                 result.followups = followup_recall(
-                    services.answerer,
+                    answerer,
                     load_followups(followups_path),
                     "\n".join(a.text for a in dataset.articles),
-                    settings.followup_specificity,
+                    followup_specificity,
                 )
             if dataset.kind == "gold":
                 result.refusal = refusal(
-                    services.answerer,
+                    answerer,
                     [q.text for q in dataset.queries if q.answerable],
                     [q.text for q in dataset.queries if not q.answerable],
                 )
             if dataset.kind == "squad" and "scifact" in loaded:
                 claims = [q.text for q in loaded["scifact"].queries][:limit]
                 answerable = [q.text for q in dataset.queries if q.answerable]
-                cross = refusal(services.answerer, answerable, claims)
+                cross = refusal(answerer, answerable, claims)
             result.seconds = time.perf_counter() - started
             results.append(result)
-        finally:
-            services.close()
     return {"datasets": results, "cross_domain_refusal": cross}
 
 
 def calibrate(
-    settings: Settings,
-    embedder: Embedder,
+    opener: Opener,
     max_false_refusals: float = 0.05,
     progress: bool = True,
 ) -> tuple[RefusalModel, RefusalScores]:
@@ -155,9 +148,8 @@ def calibrate(
     train claims, both asked of the SQuAD paragraphs; then score it on the held-out half of SQuAD
     against SciFact's test claims. Returns the model and the held-out scores."""
     squad = load_dataset("squad")
-    services = open_dataset(squad, settings, embedder, progress)
-    try:
-        answerer = services.answerer
+    with opener(squad.name) as answerer:
+        ingest(answerer, squad, progress)
         answerable = [q.text for q in squad.queries if q.answerable]
         train_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "train").queries]
         test_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "test").queries]
@@ -168,8 +160,6 @@ def calibrate(
         model = fit_refusal(features(answerable[0::2]), features(train_claims), max_false_refusals)
         held_out = Answerer(answerer.corpus, answerer.retriever, answerer.picker, model)
         return model, refusal(held_out, answerable[1::2], test_claims)
-    finally:
-        services.close()
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,124 @@
+"""Checkpoints: the segments of a snapshot saved beside the database, so that opening a data
+directory reads vectors from FAISS files instead of every vector row of SQLite.
+
+The database stays the source of truth and its log of changes the way forward: a checkpoint
+records the generation it holds; on open, the articles the log names after that generation are
+read from the database, and every article the checkpoint holds that is gone or changed is left
+out. A checkpoint that is missing, damaged or older than the log reaches is simply not used: the
+store is rebuilt from the database (``qa reindex`` rewrites it on purpose).
+
+Files, in ``segments/``: ``<name>.faiss`` (the segment's FAISS index of passage vectors) and
+``<name>.npz`` (row ids, article ids, sentence bounds and vectors); a segment is written once,
+under the name it keeps until a merge replaces it. The manifest lists the segments of the last
+checkpoint with their checksums; files it does not list are removed when the next one is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from index.errors import CorruptIndexError
+from index.segment import Segment
+from index.vectors import atomic_write_bytes
+
+SEGMENTS_DIR = "segments"
+
+
+@dataclass(frozen=True)
+class SavedSegment:
+    """A checkpointed segment as read back: what the database does not hold in its own rows."""
+
+    name: str
+    rowids: npt.NDArray[np.int64]
+    article_ids: npt.NDArray[np.str_]
+    vectors: npt.NDArray[np.float32]
+    sentence_bounds: npt.NDArray[np.int64]
+    sentence_vectors: npt.NDArray[np.float32]
+
+
+def _files(data_dir: Path, name: str) -> tuple[Path, Path]:
+    folder = data_dir / SEGMENTS_DIR
+    return folder / f"{name}.faiss", folder / f"{name}.npz"
+
+
+def save_segment(data_dir: Path, segment: Segment) -> dict[str, Any]:
+    """Write a segment's files (unless they are there already); returns its manifest entry."""
+    faiss_path, arrays_path = _files(data_dir, segment.name)
+    faiss_path.parent.mkdir(exist_ok=True)
+    if faiss_path.exists() and arrays_path.exists():
+        index_bytes, array_bytes = faiss_path.read_bytes(), arrays_path.read_bytes()
+    else:
+        index_bytes = segment.vectors.to_bytes()
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            rowids=segment.rowids,
+            article_ids=np.asarray([p.article_id for p in segment.passages], dtype=np.str_),
+            sentence_bounds=segment.sentence_bounds,
+            sentence_vectors=segment.sentence_vectors,
+        )
+        array_bytes = buffer.getvalue()
+        atomic_write_bytes(faiss_path, index_bytes)
+        atomic_write_bytes(arrays_path, array_bytes)
+    return {
+        "name": segment.name,
+        "passages": len(segment),
+        "sha256": hashlib.sha256(index_bytes + array_bytes).hexdigest(),
+    }
+
+
+def load_segment(data_dir: Path, entry: dict[str, Any], dimension: int) -> SavedSegment:
+    """Read a checkpointed segment; raises ``CorruptIndexError`` when its files are missing,
+    damaged or do not match the manifest."""
+    name = str(entry.get("name"))
+    faiss_path, arrays_path = _files(data_dir, name)
+    try:
+        index_bytes, array_bytes = faiss_path.read_bytes(), arrays_path.read_bytes()
+    except OSError as exc:
+        raise CorruptIndexError(f"segment {name} cannot be read: {exc}") from exc
+    if hashlib.sha256(index_bytes + array_bytes).hexdigest() != entry.get("sha256"):
+        raise CorruptIndexError(f"segment {name} does not match its checksum")
+    try:
+        index = faiss.deserialize_index(np.frombuffer(index_bytes, dtype=np.uint8))
+        with np.load(io.BytesIO(array_bytes), allow_pickle=False) as arrays:
+            rowids = arrays["rowids"]
+            article_ids = arrays["article_ids"]
+            bounds = arrays["sentence_bounds"]
+            sentences = arrays["sentence_vectors"]
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise CorruptIndexError(f"segment {name} cannot be read: {exc}") from exc
+    n = len(rowids)
+    if index.d != dimension or index.ntotal != n or len(article_ids) != n or len(bounds) != n + 1:
+        raise CorruptIndexError(f"segment {name} holds arrays that do not fit together")
+    vectors = index.reconstruct_n(0, n) if n else np.zeros((0, dimension), dtype=np.float32)
+    return SavedSegment(
+        name=name,
+        rowids=rowids.astype(np.int64),
+        article_ids=article_ids,
+        vectors=np.asarray(vectors, dtype=np.float32),
+        sentence_bounds=bounds.astype(np.int64),
+        sentence_vectors=sentences.astype(np.float32, copy=False),
+    )
+
+
+def checkpoint_files_exist(data_dir: Path, name: str) -> bool:
+    """Whether both files of a segment are on disk."""
+    return all(path.exists() for path in _files(data_dir, name))
+
+
+def remove_unlisted(data_dir: Path, names: set[str]) -> None:
+    """Delete segment files that the manifest no longer lists."""
+    folder = data_dir / SEGMENTS_DIR
+    if not folder.exists():
+        return
+    for path in folder.iterdir():
+        if path.suffix in (".faiss", ".npz") and path.stem not in names:
+            path.unlink(missing_ok=True)

@@ -222,6 +222,48 @@ def delete(article_ids: tuple[str, ...], data_dir: Path | None) -> None:
 
 @cli.command()
 @data_dir_option
+@click.option(
+    "--embed",
+    is_flag=True,
+    help="Also re-chunk and re-embed every article with the current model and settings.",
+)
+def reindex(data_dir: Path | None, embed: bool) -> None:
+    """Rebuild the index of a data directory from its database, and write a new checkpoint.
+
+    The index (FAISS segments, BM25 postings, the checkpoint files) is rebuilt from the
+    articles, passages and vectors stored in the database, as opening does by itself when the
+    checkpoint is damaged. With --embed, every article is chunked and embedded again first,
+    batch by batch, while a server on the same directory keeps answering.
+
+    \b
+    Example:
+        qa reindex --data-dir data
+        qa reindex --data-dir data --embed
+    """
+    settings = _settings(data_dir)
+    try:
+        if embed:
+            embedder = load_embedder(settings)
+            corpus = _open_corpus(settings, embedder)
+        else:
+            corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        if embed:
+            count = corpus.reindex(embedder, progress=True)
+            click.echo(f"re-embedded {count} articles")
+        snapshot = corpus.rebuild()
+        click.echo(
+            f"rebuilt: {snapshot.article_count} articles, {snapshot.passage_count} passages, "
+            f"generation {snapshot.generation}"
+        )
+    finally:
+        corpus.close()
+
+
+@cli.command()
+@data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(data_dir: Path | None, host: str, port: int) -> None:

@@ -300,11 +300,11 @@ class Corpus:
         self._saved = {e["name"]: e for e in manifest.get("segments", [])}
         return int(manifest.get("generation", -1)), saved
 
-    def _load(self) -> Snapshot:
+    def _load(self, use_checkpoint: bool = True) -> Snapshot:
         """The snapshot of everything committed: the checkpoint's segments, less what changed
         since, plus the changed articles read from the database; without a usable checkpoint,
         everything from the database. One read transaction, so one committed state."""
-        checkpoint = self._saved_segments()
+        checkpoint = self._saved_segments() if use_checkpoint else None
         with self.db.reading():
             generation = self.db.generation
             oldest = self.db.oldest_change()
@@ -646,6 +646,16 @@ class Corpus:
                     txn.generation, [article_id], None, self._tokens
                 )
         self._wake.set()
+
+    def rebuild(self) -> Snapshot:
+        """Rebuild the index from the database alone (the vectors it stores), swap it in and
+        write a new checkpoint: what opening does by itself when the checkpoint is unusable."""
+        with self._exclusive():
+            fresh = self._load(use_checkpoint=False)
+            with self._swap_lock:
+                self._snapshot = fresh
+            self._write_checkpoint(fresh)
+        return fresh
 
     def reindex(
         self, embedder: Embedder, *, progress: bool = False, batch_articles: int = 32

@@ -178,3 +178,16 @@ def test_damaged_checkpoint_is_rebuilt_from_the_database(
     reopened = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
     assert reopened.snapshot.passage_count == 5  # the new checkpoint reads back whole
     reopened.close()
+
+
+def test_reindex_embeds_every_article_again_and_rebuild_reads_the_database(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    before = [p for _, p in corpus.snapshot.iter_passages()]
+    calls = embedder.calls
+    assert corpus.reindex(embedder, batch_articles=2) == 5
+    assert embedder.calls > calls
+    after = corpus.rebuild()
+    assert len(after.states) == 1
+    assert sorted(p.id for _, p in after.iter_passages()) == sorted(p.id for p in before)
+    assert after.article_count == 5

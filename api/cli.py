@@ -442,7 +442,8 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
         qa eval eval/gold/from-feedback.jsonl
     """
     from api.services import CONVERSATIONS_FILE
-    from qa.conversation import ConversationStore, feedback_cases
+    from qa.conversation.feedback import feedback_cases
+    from qa.conversation.store import ConversationStore
 
     settings = _settings(data_dir)
     path = settings.data_dir / CONVERSATIONS_FILE

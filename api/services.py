@@ -6,7 +6,6 @@ import json
 import logging
 from dataclasses import dataclass, replace
 
-from api.schemas import AskResponse
 from api.settings import Settings
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder, SentenceTransformerEmbedder
@@ -14,8 +13,7 @@ from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
-from qa.conversation import ConversationStore, Turn, resolve_followup
-from qa.models import Filters
+from qa.conversation.store import ConversationStore
 from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
 
@@ -80,36 +78,6 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
     if settings.refusal_threshold is not None:
         model = replace(model, threshold=settings.refusal_threshold)
     return model
-
-
-def ask_in_conversation(
-    services: Services,
-    question: str,
-    top_k: int,
-    filters: Filters | None,
-    conversation_id: str | None,
-) -> AskResponse:
-    """Answer a question as a turn of a conversation (a new one when no id is given): read it
-    after the turn before when it is a vague follow-up, answer, and store the turn."""
-    conversations = services.conversations
-    conversation_id = conversation_id or conversations.new_id()
-    resolved = resolve_followup(
-        question,
-        conversations.turns(conversation_id),
-        services.corpus.snapshot.lexical,
-        services.settings.followup_specificity,
-    )
-    answer = services.answerer.ask(question, top_k, filters, resolved)
-    response = AskResponse.of(answer, conversation_id, resolved=resolved)
-    turn = Turn(
-        question=answer.question,
-        resolved=resolved,
-        answered=answer.answered,
-        answer=answer.text,
-        citations=[c.model_dump() for c in response.citations],
-    )
-    response.turn = conversations.append(conversation_id, turn)
-    return response
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:

@@ -1,64 +1,19 @@
-"""Conversation storage, follow-up resolution and feedback export."""
+"""Rated turns exported as evaluation cases, by function and by ``qa feedback export``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
-from index.lexical import LexicalIndex
-from qa.conversation import (
-    ConversationError,
-    ConversationStore,
-    Turn,
-    feedback_cases,
-    resolve_followup,
-)
-
-LEXICAL = LexicalIndex(
-    ["Ambassador Jiang Zaidong criticised the minister.", "The corridor projects need guards."]
-)
+from qa.conversation.feedback import feedback_cases
+from qa.conversation.store import ConversationStore, Turn
 
 
 def turn(question: str, resolved: str | None = None, answer: str | None = "It is so. [1]") -> Turn:
     return Turn(question, resolved or question, answer is not None, answer, [])
-
-
-def test_specific_questions_stand_alone() -> None:
-    history = [turn("Who is the ambassador?")]
-    assert resolve_followup("What did Zaidong criticise?", history, LEXICAL, 1.0) == (
-        "What did Zaidong criticise?"
-    )
-
-
-def test_vague_follow_ups_are_read_after_the_previous_turn() -> None:
-    history = [turn("Who is the ambassador?", "Who is Jiang Zaidong?")]
-    assert resolve_followup("What did he say?", history, LEXICAL, 1.0) == (
-        "Who is Jiang Zaidong? What did he say?"
-    )
-    assert resolve_followup("What did he say?", [], LEXICAL, 1.0) == "What did he say?"
-    long_history = [turn("q", "x" * 1000)]
-    assert len(resolve_followup("Why?", long_history, LEXICAL, 1.0)) == 400 + len(" Why?")
-
-
-def test_store_appends_rates_and_reopens(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "c.sqlite")
-    assert store.append("c1", turn("First?")) == 0
-    assert store.append("c1", turn("Second?", answer=None)) == 1
-    assert store.append("c2", turn("Other?")) == 0
-    store.rate("c1", 1, "down")
-    with pytest.raises(ConversationError, match="has no turn 7"):
-        store.rate("c1", 7, "up")
-    store.close()
-    again = ConversationStore(tmp_path / "c.sqlite")
-    turns = again.turns("c1")
-    assert [t.question for t in turns] == ["First?", "Second?"]
-    assert [t.feedback for t in turns] == [None, "down"]
-    assert again.turns("missing") == []
-    again.close()
 
 
 def test_feedback_export_in_gold_format(tmp_path: Path) -> None:

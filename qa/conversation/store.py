@@ -1,4 +1,4 @@
-"""Conversations: their turns kept in a SQLite file, and follow-up questions read in context."""
+"""Conversation turns and the feedback on them, kept in a SQLite file of their own."""
 
 from __future__ import annotations
 
@@ -6,17 +6,13 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from index.lexical import LexicalIndex
-from index.text import tokenize
-
 Rating = Literal["up", "down"]
-MAX_CONTEXT_CHARS = 400
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -151,54 +147,3 @@ class ConversationStore:
                 if turn.feedback is not None:
                     out.append((conversation_id, index, turn))
         return out
-
-
-def feedback_cases(store: ConversationStore) -> list[dict[str, Any]]:
-    """Rated turns as evaluation cases in the gold set's format.
-
-    A thumbs-up answer becomes an answerable question whose answer is the quoted sentence; a
-    thumbs-down one is marked ``needs_review`` with the rejected sentence, for a person to give the
-    right span (the evaluation skips it until then).
-    """
-    cases = []
-    for conversation_id, index, turn in store.rated():
-        sentence = _without_marker(turn.answer) if turn.answer else None
-        case: dict[str, Any] = {
-            "id": f"fb-{conversation_id}-{index}",
-            "question": turn.resolved,
-            "answerable": True,
-        }
-        if turn.feedback == "up" and sentence:
-            case["answers"] = [sentence]
-        elif turn.feedback == "up":
-            case.update(answerable=False, answers=[])  # the refusal was right
-        else:
-            case.update(answers=[], needs_review=True, rejected=[sentence] if sentence else [])
-        cases.append(case)
-    return cases
-
-
-def _without_marker(answer: str) -> str:
-    """The quoted sentence without its trailing citation marker, e.g. " [1]"."""
-    head, sep, tail = answer.rpartition(" [")
-    return head if sep and tail.endswith("]") and tail[:-1].isdigit() else answer
-
-
-def resolve_followup(
-    question: str, history: Sequence[Turn], lexical: LexicalIndex, min_specificity: float
-) -> str:
-    """The text to retrieve with: the question alone when it is specific enough, else read after
-    the previous turn's (resolved) question.
-
-    Specificity is the summed IDF of the question's words that the corpus holds: a follow-up such
-    as "What did he say about it?" names nothing the corpus can pin down, so on its own it would
-    retrieve at random; the earlier question supplies the subject.
-    """
-    if not history:
-        return question
-    specificity = sum(lexical.idf(t) for t in set(tokenize(question)))
-    if specificity >= min_specificity:
-        return question
-    # The earlier turn may itself carry context; keep its end so long chats stay short.
-    earlier = history[-1].resolved[-MAX_CONTEXT_CHARS:]
-    return f"{earlier} {question}"

@@ -1,0 +1,79 @@
+"""One turn of a conversation: read the question in context, answer it, store it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from qa.answer import Answerer
+from qa.conversation.followup import resolve_followup
+from qa.conversation.store import ConversationStore, Turn
+from qa.models import Answer, Citation, Filters
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """A question answered as a turn: where it was stored and what was searched."""
+
+    conversation_id: str
+    index: int  # the turn's index in the conversation, from 0
+    resolved: str  # the text retrieval used: the question, or it read after the turn before
+    answer: Answer
+
+
+def ask_in_conversation(
+    answerer: Answerer,
+    store: ConversationStore,
+    question: str,
+    *,
+    top_k: int = 5,
+    filters: Filters | None = None,
+    conversation_id: str | None = None,
+    followup_specificity: float,
+) -> ConversationTurn:
+    """Answer ``question`` as the next turn of a conversation (a new one when no id is given):
+    read it after the turn before when it is a vague follow-up, answer, and store the turn.
+
+    Returns the answer with the conversation id, the stored turn's index and the resolved query.
+    Raises ``QuestionError`` for an unusable question (nothing is stored then).
+    """
+    conversation_id = conversation_id or store.new_id()
+    history = store.turns(conversation_id)
+    resolved = resolve_followup(
+        question,
+        history[-1].resolved if history else None,
+        answerer.corpus.snapshot.lexical,
+        followup_specificity,
+    )
+    answer = answerer.ask(question, top_k, filters, resolved)
+    turn = Turn(
+        question=answer.question,
+        resolved=resolved,
+        answered=answer.answered,
+        answer=answer.text,
+        citations=[_citation_copy(c) for c in answer.citations],
+    )
+    index = store.append(conversation_id, turn)
+    return ConversationTurn(conversation_id, index, resolved, answer)
+
+
+def _citation_copy(citation: Citation) -> dict[str, Any]:
+    """A citation as stored with the turn (the fields of the API's citation)."""
+    hit = citation.hit
+    article = hit.article
+    span = citation.highlight
+    return {
+        "rank": citation.rank,
+        "article_id": article.id,
+        "title": article.title,
+        "author": article.author,
+        "outlet": article.outlet,
+        "published": article.published,
+        "url": article.url,
+        "passage_id": hit.passage.id,
+        "text": hit.passage.text,
+        "start": hit.passage.start,
+        "end": hit.passage.end,
+        "score": round(hit.score, 6),
+        "highlight": None if span is None else (span.start, span.end),
+    }

@@ -1,4 +1,10 @@
-"""Conversation turns and the feedback on them, kept in a SQLite file of their own."""
+"""Conversation turns and the feedback on them, kept in a SQLite file of their own.
+
+Each thread has its own connection (WAL mode: readers never wait for a writer, and writers wait
+for each other inside SQLite, with a busy timeout), so questions in different conversations do
+not queue behind one Python lock. Asking reads one row, the conversation's last turn; appending
+numbers the turn in the statement that inserts it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,6 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +33,7 @@ CREATE TABLE IF NOT EXISTS turns (
     PRIMARY KEY (conversation_id, idx)
 );
 """
+_BUSY_TIMEOUT_MS = 30_000
 
 
 class ConversationError(LookupError):
@@ -48,102 +53,128 @@ class Turn:
     feedback: Rating | None = None
 
 
+@dataclass(frozen=True)
+class LastTurn:
+    """What the next question needs of the conversation so far."""
+
+    index: int
+    resolved: str
+
+
 class ConversationStore:
     """Conversations in their own SQLite file (they never touch the index)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()  # guards the list only, never a query
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
 
-    @contextmanager
-    def _locked(self) -> Iterator[sqlite3.Connection]:
-        # One connection shared by the request threads: one statement group at a time.
-        with self._lock:
-            yield self._conn
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            # Deleted turns are overwritten with zeros, not left readable in free pages.
+            conn.execute("PRAGMA secure_delete=ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
 
     def close(self) -> None:
-        """Close the database."""
-        self._conn.close()
+        """Close every thread's connection."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     @staticmethod
     def new_id() -> str:
         """A fresh conversation id."""
         return uuid.uuid4().hex
 
+    def last_turn(self, conversation_id: str) -> LastTurn | None:
+        """The conversation's latest turn (one row read), or None for an unknown id."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT idx, resolved FROM turns WHERE conversation_id = ?"
+                " ORDER BY idx DESC LIMIT 1",
+                (conversation_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else LastTurn(index=row["idx"], resolved=row["resolved"])
+
     def turns(self, conversation_id: str) -> list[Turn]:
         """The turns of a conversation, oldest first (empty for an unknown id)."""
-        with self._locked() as conn:
-            rows = conn.execute(
+        rows = (
+            self._conn()
+            .execute(
                 "SELECT * FROM turns WHERE conversation_id = ? ORDER BY idx", (conversation_id,)
-            ).fetchall()
-        return [
-            Turn(
-                question=r["question"],
-                resolved=r["resolved"],
-                answered=bool(r["answered"]),
-                answer=r["answer"],
-                citations=json.loads(r["citations"]),
-                created_at=r["created_at"],
-                feedback=r["feedback"],
             )
-            for r in rows
-        ]
+            .fetchall()
+        )
+        return [_turn(r) for r in rows]
 
     def append(self, conversation_id: str, turn: Turn) -> int:
         """Store a turn at the end of the conversation; returns its index."""
-        with self._locked() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE conversation_id = ?",
-                    (conversation_id,),
-                ).fetchone()
-                index = int(row[0])
-                conn.execute(
-                    "INSERT INTO turns(conversation_id, idx, question, resolved, answered, answer,"
-                    " citations) VALUES (?,?,?,?,?,?,?)",
-                    (
-                        conversation_id,
-                        index,
-                        turn.question,
-                        turn.resolved,
-                        int(turn.answered),
-                        turn.answer,
-                        json.dumps(turn.citations, ensure_ascii=False),
-                    ),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return index
+        # One statement reads the last index and inserts after it; SQLite runs writers one at a
+        # time, so two appends to one conversation cannot take the same index.
+        row = (
+            self._conn()
+            .execute(
+                "INSERT INTO turns(conversation_id, idx, question, resolved, answered, answer,"
+                " citations) SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ?, ? FROM turns"
+                " WHERE conversation_id = ? RETURNING idx",
+                (
+                    conversation_id,
+                    turn.question,
+                    turn.resolved,
+                    int(turn.answered),
+                    turn.answer,
+                    json.dumps(turn.citations, ensure_ascii=False),
+                    conversation_id,
+                ),
+            )
+            .fetchone()
+        )
+        return int(row[0])
 
     def rate(self, conversation_id: str, index: int, rating: Rating) -> None:
         """Record thumbs up or down on a turn; raises ``ConversationError`` if there is none."""
-        with self._locked() as conn:
-            cur = conn.execute(
-                "UPDATE turns SET feedback = ?, feedback_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-                " WHERE conversation_id = ? AND idx = ?",
-                (rating, conversation_id, index),
-            )
+        cur = self._conn().execute(
+            "UPDATE turns SET feedback = ?, feedback_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+            " WHERE conversation_id = ? AND idx = ?",
+            (rating, conversation_id, index),
+        )
         if cur.rowcount == 0:
             raise ConversationError(f"conversation {conversation_id!r} has no turn {index}")
 
     def rated(self) -> list[tuple[str, int, Turn]]:
         """Every turn with feedback, as ``(conversation id, index, turn)``."""
-        with self._locked() as conn:
-            keys = conn.execute(
-                "SELECT DISTINCT conversation_id FROM turns WHERE feedback IS NOT NULL"
-                " ORDER BY conversation_id"
-            ).fetchall()
-        out = []
-        for (conversation_id,) in keys:
-            for index, turn in enumerate(self.turns(conversation_id)):
-                if turn.feedback is not None:
-                    out.append((conversation_id, index, turn))
-        return out
+        rows = (
+            self._conn()
+            .execute("SELECT * FROM turns WHERE feedback IS NOT NULL ORDER BY conversation_id, idx")
+            .fetchall()
+        )
+        return [(r["conversation_id"], r["idx"], _turn(r)) for r in rows]
+
+
+def _turn(row: sqlite3.Row) -> Turn:
+    return Turn(
+        question=row["question"],
+        resolved=row["resolved"],
+        answered=bool(row["answered"]),
+        answer=row["answer"],
+        citations=json.loads(row["citations"]),
+        created_at=row["created_at"],
+        feedback=row["feedback"],
+    )

@@ -38,10 +38,10 @@ def ask_in_conversation(
     Raises ``QuestionError`` for an unusable question (nothing is stored then).
     """
     conversation_id = conversation_id or store.new_id()
-    history = store.turns(conversation_id)
+    last = store.last_turn(conversation_id)
     resolved = resolve_followup(
         question,
-        history[-1].resolved if history else None,
+        last.resolved if last is not None else None,
         answerer.corpus.snapshot.lexical,
         followup_specificity,
     )

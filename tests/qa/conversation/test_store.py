@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,41 @@ def test_store_appends_rates_and_reopens(tmp_path: Path) -> None:
     assert [t.feedback for t in turns] == [None, "down"]
     assert again.turns("missing") == []
     again.close()
+
+
+def test_the_last_turn_is_what_the_next_question_reads(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite")
+    assert store.last_turn("c1") is None
+    store.append("c1", turn("First?"))
+    store.append("c1", turn("Second?", "First? Second?"))
+    store.append("c2", turn("Other?"))
+    last = store.last_turn("c1")
+    assert last is not None and (last.index, last.resolved) == (1, "First? Second?")
+    store.close()
+
+
+def test_concurrent_appends_take_unique_consecutive_indices(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite")
+    conversations = ["shared", "shared", "shared", "own-1", "own-2", "own-3"]
+    per_thread = 25
+    start = threading.Barrier(len(conversations))
+    indices: dict[str, list[int]] = {c: [] for c in conversations}
+
+    def writer(conversation_id: str, name: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            index = store.append(conversation_id, turn(f"thread {name} question {i}?"))
+            indices[conversation_id].append(index)  # list.append is atomic
+
+    threads = [threading.Thread(target=writer, args=(c, n)) for n, c in enumerate(conversations)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(indices["shared"]) == list(range(3 * per_thread))
+    for own in ("own-1", "own-2", "own-3"):
+        assert indices[own] == list(range(per_thread))
+    assert [t.question for t in store.turns("own-2")] == [
+        f"thread 4 question {i}?" for i in range(per_thread)
+    ]
+    store.close()

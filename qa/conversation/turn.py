@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from qa.answer import Answerer
 from qa.conversation.followup import resolve_followup
 from qa.conversation.store import ConversationStore, Turn
-from qa.models import Answer, Citation, Filters
+from qa.models import Answer, Filters
 
 
 @dataclass(frozen=True)
@@ -46,34 +45,5 @@ def ask_in_conversation(
         followup_specificity,
     )
     answer = answerer.ask(question, top_k, filters, resolved)
-    turn = Turn(
-        question=answer.question,
-        resolved=resolved,
-        answered=answer.answered,
-        answer=answer.text,
-        citations=[_citation_copy(c) for c in answer.citations],
-    )
-    index = store.append(conversation_id, turn)
+    index = store.append(conversation_id, Turn.of(answer, resolved))
     return ConversationTurn(conversation_id, index, resolved, answer)
-
-
-def _citation_copy(citation: Citation) -> dict[str, Any]:
-    """A citation as stored with the turn (the fields of the API's citation)."""
-    hit = citation.hit
-    article = hit.article
-    span = citation.highlight
-    return {
-        "rank": citation.rank,
-        "article_id": article.id,
-        "title": article.title,
-        "author": article.author,
-        "outlet": article.outlet,
-        "published": article.published,
-        "url": article.url,
-        "passage_id": hit.passage.id,
-        "text": hit.passage.text,
-        "start": hit.passage.start,
-        "end": hit.passage.end,
-        "score": round(hit.score, 6),
-        "highlight": None if span is None else (span.start, span.end),
-    }

@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
-from qa.conversation.store import ConversationError, ConversationStore, Turn
+from qa.conversation.store import (
+    SCHEMA_VERSION,
+    AnswerRef,
+    CitationRef,
+    ConversationError,
+    ConversationStore,
+    Turn,
+    quote_hash,
+)
+
+PASSAGE = "Lava flowed toward the town. Residents were evacuated before the eruption."
+CITED = CitationRef(
+    rank=1,
+    article_id="volcano",
+    passage_id="volcano:0",
+    start=100,
+    end=100 + len(PASSAGE),
+    score=0.8,
+    highlight=(129, 100 + len(PASSAGE)),
+    quote_hash=quote_hash(PASSAGE),
+)
 
 
-def turn(question: str, resolved: str | None = None, answer: str | None = "It is so. [1]") -> Turn:
-    return Turn(question, resolved or question, answer is not None, answer, [])
+def turn(question: str, resolved: str | None = None, answered: bool = True) -> Turn:
+    answer = AnswerRef(1, 129, CITED.end) if answered else None
+    return Turn(question, resolved or question, answered, answer, (CITED,))
 
 
 def test_store_appends_rates_and_reopens(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path / "c.sqlite")
     assert store.append("c1", turn("First?")) == 0
-    assert store.append("c1", turn("Second?", answer=None)) == 1
+    assert store.append("c1", turn("Second?", answered=False)) == 1
     assert store.append("c2", turn("Other?")) == 0
     store.rate("c1", 1, "down")
     with pytest.raises(ConversationError, match="has no turn 7"):
@@ -25,10 +48,47 @@ def test_store_appends_rates_and_reopens(tmp_path: Path) -> None:
     store.close()
     again = ConversationStore(tmp_path / "c.sqlite")
     turns = again.turns("c1")
-    assert [t.question for t in turns] == ["First?", "Second?"]
-    assert [t.feedback for t in turns] == [None, "down"]
+    assert [(t.index, t.turn.question, t.feedback) for t in turns] == [
+        (0, "First?", None),
+        (1, "Second?", "down"),
+    ]
+    assert turns[0].turn == turn("First?")
+    assert turns[1].turn.answer is None
+    assert [(t.conversation_id, t.index) for t in again.rated()] == [("c1", 1)]
     assert again.turns("missing") == []
     again.close()
+
+
+def test_a_turn_is_stored_as_references_without_text(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite")
+    store.append("c1", turn("What happened to the residents?"))
+    store.close()
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        row = db.execute("SELECT * FROM turns").fetchone()
+    assert row[:9] == (
+        "c1",
+        0,
+        "What happened to the residents?",
+        "What happened to the residents?",
+        1,
+        1,  # the answer: the sentence at 129..end of the article cited first
+        129,
+        CITED.end,
+        json.dumps([CITED.as_dict()]),
+    )
+    assert json.loads(row[8]) == [
+        {
+            "rank": 1,
+            "article_id": "volcano",
+            "passage_id": "volcano:0",
+            "start": 100,
+            "end": CITED.end,
+            "score": 0.8,
+            "highlight": [129, CITED.end],
+            "hash": quote_hash(PASSAGE),
+        }
+    ]
+    assert len(quote_hash(PASSAGE)) == 16
 
 
 def test_the_last_turn_is_what_the_next_question_reads(tmp_path: Path) -> None:
@@ -63,7 +123,139 @@ def test_concurrent_appends_take_unique_consecutive_indices(tmp_path: Path) -> N
     assert sorted(indices["shared"]) == list(range(3 * per_thread))
     for own in ("own-1", "own-2", "own-3"):
         assert indices[own] == list(range(per_thread))
-    assert [t.question for t in store.turns("own-2")] == [
+    assert [t.turn.question for t in store.turns("own-2")] == [
         f"thread 4 question {i}?" for i in range(per_thread)
     ]
     store.close()
+
+
+# The first schema, as the previous version wrote it: copies of the cited text in every turn.
+FIRST_SCHEMA = """
+CREATE TABLE turns (
+    conversation_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    resolved TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    answer TEXT,
+    citations TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    feedback TEXT CHECK (feedback IN ('up', 'down')),
+    feedback_at TEXT,
+    PRIMARY KEY (conversation_id, idx)
+);
+"""
+TITLE = "Volcano erupts in Iceland near Grindavik"
+
+
+def copy_of(rank: int, highlight: list[int] | None) -> dict[str, object]:
+    return {
+        "rank": rank,
+        "article_id": "volcano",
+        "title": TITLE,
+        "author": "Ann Lee",
+        "outlet": "Nordic Times",
+        "published": None,
+        "url": None,
+        "passage_id": "volcano:0",
+        "text": PASSAGE,
+        "start": 100,
+        "end": 100 + len(PASSAGE),
+        "score": 0.8,
+        "highlight": highlight,
+    }
+
+
+def on_disk(path: Path) -> bytes:
+    """The bytes of a database file and its write-ahead log."""
+    wal = Path(f"{path}-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def write_first_schema(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(FIRST_SCHEMA)
+    rows = [
+        (
+            "c1",
+            0,
+            "Who left?",
+            "Who left?",
+            1,
+            "Residents were evacuated before the eruption. [1]",
+            [copy_of(1, [129, 100 + len(PASSAGE)])],
+            "2024-05-01T10:00:00Z",
+            "up",
+        ),
+        (
+            "c1",
+            1,
+            "Why?",
+            "Who left? Why?",
+            0,
+            None,
+            [copy_of(1, None)],
+            "2024-05-01T10:01:00Z",
+            None,
+        ),
+        ("c2", 0, "Broken?", "Broken?", 1, "Gone. [1]", "not json", "2024-05-02T09:00:00Z", None),
+    ]
+    for cid, idx, question, resolved, answered, answer, citations, created, feedback in rows:
+        db.execute(
+            "INSERT INTO turns(conversation_id, idx, question, resolved, answered, answer,"
+            " citations, created_at, feedback) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                cid,
+                idx,
+                question,
+                resolved,
+                answered,
+                answer,
+                citations if isinstance(citations, str) else json.dumps(citations),
+                created,
+                feedback,
+            ),
+        )
+    db.commit()
+    db.close()
+
+
+def test_a_file_with_copies_is_converted_to_references_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite"
+    write_first_schema(path)
+    assert PASSAGE.encode() in on_disk(path)
+
+    store = ConversationStore(path)
+    first, second = store.turns("c1")
+    assert (first.index, first.created_at, first.feedback) == (0, "2024-05-01T10:00:00Z", "up")
+    assert first.turn == Turn(
+        "Who left?", "Who left?", True, AnswerRef(1, 129, CITED.end), (CITED,)
+    )
+    assert second.turn == Turn(
+        "Why?",
+        "Who left? Why?",
+        False,
+        None,
+        (CitationRef(**{**CITED.__dict__, "highlight": None}),),
+    )
+    # Copies that cannot be read: the user's words stay, the answer cannot be quoted any more.
+    [broken] = store.turns("c2")
+    assert broken.turn == Turn("Broken?", "Broken?", True, None, ())
+    assert store.append("c1", turn("Next?")) == 2
+    store.close()
+
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert tables == ["turns"]
+        columns = [r[1] for r in db.execute("PRAGMA table_info(turns)")]
+        assert "answer" not in columns
+    stored = on_disk(path)
+    for words in (PASSAGE, TITLE, "Residents were evacuated", "Nordic Times"):
+        assert words.encode() not in stored
+    assert b"Who left? Why?" in stored  # the user's words stay
+
+    again = ConversationStore(path)  # opening a converted file changes nothing
+    assert [t.turn for t in again.turns("c1")][:2] == [first.turn, second.turn]
+    again.close()

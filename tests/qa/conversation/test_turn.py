@@ -9,7 +9,7 @@ import pytest
 
 from index.corpus import Corpus
 from qa.answer import Answerer
-from qa.conversation.store import ConversationStore, LastTurn, Turn
+from qa.conversation.store import ConversationStore, LastTurn, StoredTurn
 from qa.conversation.turn import ask_in_conversation
 from qa.errors import QuestionError
 from qa.retrieve import Retriever
@@ -28,7 +28,7 @@ class CountingStore(ConversationStore):
         self.last_turn_reads += 1
         return super().last_turn(conversation_id)
 
-    def turns(self, conversation_id: str) -> list[Turn]:
+    def turns(self, conversation_id: str) -> list[StoredTurn]:
         self.history_reads += 1
         return super().turns(conversation_id)
 
@@ -53,7 +53,7 @@ def test_a_new_conversation_starts_at_turn_zero(answerer: Answerer, store: Count
     assert turn.resolved == "Who evacuated residents near the volcano?"
     assert turn.answer.citations[0].hit.article.id == "volcano"
     [stored] = store.turns(turn.conversation_id)
-    assert stored.question == turn.answer.question
+    assert stored.turn.question == turn.answer.question
 
 
 def test_a_follow_up_reads_only_the_last_turn(answerer: Answerer, store: CountingStore) -> None:

@@ -455,7 +455,11 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
         corpus = _open_corpus(settings)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
-    store = ConversationStore(path)
+    store = ConversationStore(
+        path,
+        max_turns=settings.conversation_max_turns,
+        max_age_days=settings.conversation_max_age_days,
+    )
     try:
         cases = feedback_cases(store, corpus)
     finally:

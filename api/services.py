@@ -96,7 +96,11 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         max_per_article=settings.max_per_article,
     )
     answerer = Answerer(corpus, retriever, refusal=refusal_model(corpus, settings))
-    conversations = ConversationStore(settings.data_dir / CONVERSATIONS_FILE)
+    conversations = ConversationStore(
+        settings.data_dir / CONVERSATIONS_FILE,
+        max_turns=settings.conversation_max_turns,
+        max_age_days=settings.conversation_max_age_days,
+    )
     return Services(
         settings=settings,
         embedder=embedder,

@@ -10,6 +10,11 @@ Each thread has its own connection (WAL mode: readers never wait for a writer, a
 for each other inside SQLite, with a busy timeout), so questions in different conversations do
 not queue behind one Python lock. Asking reads one row, the conversation's last turn; appending
 numbers the turn in the statement that inserts it.
+
+Retention: a conversation keeps its last ``max_turns`` turns (trimmed on append, through the
+primary key), and turns older than ``max_age_days`` are deleted by a sweep run when the store
+opens and then at most once per ``sweep_interval`` seconds, on an append. A turn keeps its index
+when older ones go, so feedback still names the right turn.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,9 +59,11 @@ _SCHEMA = (
     feedback_at TEXT,
     PRIMARY KEY (conversation_id, idx)
 )""",
+    "CREATE INDEX turns_by_age ON turns(created_at)",
 )
 _BUSY_TIMEOUT_MS = 30_000
 _HASH_CHARS = 16
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # as SQLite's strftime writes created_at: sorts as text
 
 
 class ConversationError(LookupError):
@@ -186,13 +195,32 @@ class ConversationStore:
     place when opened: references derived from the copies, the copies dropped, in one transaction.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_turns: int = 100,
+        max_age_days: float = 30.0,
+        sweep_interval: float = 300.0,
+    ) -> None:
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be at least 1, got {max_turns}")
+        if max_age_days <= 0:
+            raise ValueError(f"max_age_days must be positive, got {max_age_days}")
+        if sweep_interval < 0:
+            raise ValueError(f"sweep_interval must not be negative, got {sweep_interval}")
         self.path = path
+        self.max_turns = max_turns
+        self.max_age_days = max_age_days
+        self.sweep_interval = sweep_interval
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()  # guards the list only, never a query
+        self._sweep_lock = threading.Lock()  # one sweep at a time; nobody waits for it
         self._conn().execute("PRAGMA journal_mode=WAL")
         self._prepare()
+        self._next_sweep = time.monotonic() + sweep_interval
+        self.sweep()
 
     def _conn(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -303,7 +331,33 @@ class ConversationStore:
                     conversation_id,
                 ),
             ).fetchone()
-        return int(row[0])
+            index = int(row[0])
+            conn.execute(
+                "DELETE FROM turns WHERE conversation_id = ? AND idx <= ?",
+                (conversation_id, index - self.max_turns),
+            )
+        self._sweep_if_due()
+        return index
+
+    def sweep(self) -> int:
+        """Delete every turn older than ``max_age_days``; returns how many went."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM turns WHERE created_at < ?", (cutoff.strftime(_TIMESTAMP),)
+            )
+        return cur.rowcount
+
+    def _sweep_if_due(self) -> None:
+        """Sweep when ``sweep_interval`` has passed since the last one, unless one is running."""
+        now = time.monotonic()
+        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + self.sweep_interval
+            self.sweep()
+        finally:
+            self._sweep_lock.release()
 
     def rate(self, conversation_id: str, index: int, rating: Rating) -> None:
         """Record thumbs up or down on a turn; raises ``ConversationError`` if there is none."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,7 @@ CREATE TABLE turns (
 );
 """
 TITLE = "Volcano erupts in Iceland near Grindavik"
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def copy_of(rank: int, highlight: list[int] | None) -> dict[str, object]:
@@ -185,7 +187,7 @@ def write_first_schema(path: Path) -> None:
             1,
             "Residents were evacuated before the eruption. [1]",
             [copy_of(1, [129, 100 + len(PASSAGE)])],
-            "2024-05-01T10:00:00Z",
+            YESTERDAY,
             "up",
         ),
         (
@@ -196,10 +198,10 @@ def write_first_schema(path: Path) -> None:
             0,
             None,
             [copy_of(1, None)],
-            "2024-05-01T10:01:00Z",
+            YESTERDAY,
             None,
         ),
-        ("c2", 0, "Broken?", "Broken?", 1, "Gone. [1]", "not json", "2024-05-02T09:00:00Z", None),
+        ("c2", 0, "Broken?", "Broken?", 1, "Gone. [1]", "not json", YESTERDAY, None),
     ]
     for cid, idx, question, resolved, answered, answer, citations, created, feedback in rows:
         db.execute(
@@ -228,7 +230,7 @@ def test_a_file_with_copies_is_converted_to_references_when_opened(tmp_path: Pat
 
     store = ConversationStore(path)
     first, second = store.turns("c1")
-    assert (first.index, first.created_at, first.feedback) == (0, "2024-05-01T10:00:00Z", "up")
+    assert (first.index, first.created_at, first.feedback) == (0, YESTERDAY, "up")
     assert first.turn == Turn(
         "Who left?", "Who left?", True, AnswerRef(1, 129, CITED.end), (CITED,)
     )
@@ -259,3 +261,65 @@ def test_a_file_with_copies_is_converted_to_references_when_opened(tmp_path: Pat
     again = ConversationStore(path)  # opening a converted file changes nothing
     assert [t.turn for t in again.turns("c1")][:2] == [first.turn, second.turn]
     again.close()
+
+
+def test_a_conversation_keeps_its_last_turns_and_their_indices(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite", max_turns=3)
+    for i in range(5):
+        assert store.append("long", turn(f"Question {i}?")) == i
+    store.append("short", turn("Only?"))
+    assert [t.index for t in store.turns("long")] == [2, 3, 4]
+    assert [t.turn.question for t in store.turns("short")] == ["Only?"]
+    assert store.append("long", turn("Question 5?")) == 5  # numbering goes on
+    store.rate("long", 4, "up")  # feedback names turns by index, as before
+    with pytest.raises(ConversationError, match="has no turn 1"):
+        store.rate("long", 1, "up")
+    store.close()
+
+
+def age(path: Path, conversation_id: str, days: int) -> None:
+    """Make a conversation's turns ``days`` old, as if asked then."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE turns SET created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)"
+            " WHERE conversation_id = ?",
+            (f"-{days} days", conversation_id),
+        )
+    db.close()
+
+
+def test_turns_older_than_the_age_limit_are_deleted_by_a_periodic_sweep(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    store = ConversationStore(path, max_age_days=30)
+    store.append("old", turn("Asked long ago?"))
+    store.append("recent", turn("Asked last week?"))
+    age(path, "old", 31)
+    age(path, "recent", 7)
+    store.append("new", turn("Asked now?"))
+    # The sweep runs when the store opens and then every few minutes, not on every append.
+    assert len(store.turns("old")) == 1
+    store.close()
+
+    reopened = ConversationStore(path, max_age_days=30)
+    assert reopened.turns("old") == []
+    assert [len(reopened.turns(c)) for c in ("recent", "new")] == [1, 1]
+    reopened.close()
+
+    eager = ConversationStore(path, max_age_days=5, sweep_interval=0)
+    assert eager.turns("recent") == []  # swept at open
+    age(path, "new", 6)
+    eager.append("other", turn("Another?"))
+    assert eager.turns("new") == []
+    assert [t.turn.question for t in eager.turns("other")] == ["Another?"]
+    assert eager.sweep() == 0
+    eager.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 1
+    db.close()
+
+
+def test_retention_limits_are_checked() -> None:
+    with pytest.raises(ValueError, match="max_turns must be at least 1, got 0"):
+        ConversationStore(Path("unused.sqlite"), max_turns=0)
+    with pytest.raises(ValueError, match="max_age_days must be positive"):
+        ConversationStore(Path("unused.sqlite"), max_age_days=0)

@@ -263,7 +263,9 @@ class ConversationStore:
                 if "answer" in columns:
                     _migrate_copies_to_references(conn)
                     migrated = True
-                elif not columns:
+                elif columns:
+                    raise RuntimeError(f"{self.path} holds a turns table this version cannot read")
+                else:
                     for statement in _SCHEMA:
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.conversation import store as store_module
 from qa.conversation.store import (
     SCHEMA_VERSION,
     AnswerRef,
@@ -323,3 +324,30 @@ def test_retention_limits_are_checked() -> None:
         ConversationStore(Path("unused.sqlite"), max_turns=0)
     with pytest.raises(ValueError, match="max_age_days must be positive"):
         ConversationStore(Path("unused.sqlite"), max_age_days=0)
+
+
+def test_a_conversion_that_fails_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "conversations.sqlite"
+    write_first_schema(path)
+    converted = store_module._references_from_copies
+    calls = []
+
+    def fail_on_the_second_turn(citations: str, answer: str | None) -> object:
+        calls.append(answer)
+        if len(calls) == 2:
+            raise OSError("disk went away")
+        return converted(citations, answer)
+
+    monkeypatch.setattr(store_module, "_references_from_copies", fail_on_the_second_turn)
+    with pytest.raises(OSError, match="disk went away"):
+        ConversationStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM turns WHERE answer IS NOT NULL").fetchone() == (2,)
+    db.close()
+    monkeypatch.undo()
+    store = ConversationStore(path)
+    assert len(store.turns("c1")) == 2
+    store.close()

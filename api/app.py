@@ -18,7 +18,7 @@ from api.routes import articles, ask, conversations, health
 from api.services import Services, build_services
 from api.settings import Settings, get_settings
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
-from qa.conversation import ConversationError
+from qa.conversation.store import ConversationError
 from qa.errors import QuestionError
 
 log = logging.getLogger(__name__)

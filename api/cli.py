@@ -509,7 +509,9 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
     """Export rated answers as evaluation cases (the gold set's JSONL format).
 
     Thumbs up: the question with the quoted sentence as its answer. Thumbs down: marked
-    needs_review with the rejected sentence, for a person to add the right span.
+    needs_review with the rejected sentence, for a person to add the right span. An answer
+    quoted from an article since deleted or replaced is exported without its words, marked
+    removed and needs_review. Sentences are read from the corpus as it is now.
 
     \b
     Example:
@@ -517,17 +519,28 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
         qa eval eval/gold/from-feedback.jsonl
     """
     from api.services import CONVERSATIONS_FILE
-    from qa.conversation import ConversationStore, feedback_cases
+    from qa.conversation.feedback import feedback_cases
+    from qa.conversation.store import ConversationStore
 
     settings = _settings(data_dir)
     path = settings.data_dir / CONVERSATIONS_FILE
     if not path.exists():
         raise click.ClickException(f"no conversations in {settings.data_dir}")
-    store = ConversationStore(path)
     try:
-        lines = [json.dumps(case, ensure_ascii=False) for case in feedback_cases(store)]
+        corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    store = ConversationStore(
+        path,
+        max_turns=settings.conversation_max_turns,
+        max_age_days=settings.conversation_max_age_days,
+    )
+    try:
+        cases = feedback_cases(store, corpus)
     finally:
         store.close()
+        corpus.close()
+    lines = [json.dumps(case, ensure_ascii=False) for case in cases]
     text = "".join(line + "\n" for line in lines)
     if output is None:
         click.echo(text, nl=False)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from index.models import Article
 from qa.answer import MAX_TOP_K
+from qa.conversation.history import HistoryCitation, HistoryTurn
 from qa.models import Answer, Citation, Filters
 
 MAX_QUESTION_CHARS = 1000
@@ -144,16 +145,81 @@ class AskResponse(BaseModel):
         )
 
 
+class HistoryCitationOut(BaseModel):
+    """A citation of a stored turn, read through the corpus as it is now.
+
+    When its article was deleted, or replaced by one that no longer holds the passage,
+    ``removed`` is true and ``text`` and the article's metadata are null; the offsets, score and
+    highlight stay as they were.
+    """
+
+    rank: int
+    article_id: str
+    title: str | None
+    author: str | None
+    outlet: str | None
+    published: str | None
+    url: str | None
+    passage_id: str
+    text: str | None
+    start: int
+    end: int
+    score: float
+    highlight: tuple[int, int] | None
+    removed: bool
+
+    @classmethod
+    def of(cls, citation: HistoryCitation) -> HistoryCitationOut:
+        """Shape a resolved citation for the wire."""
+        ref, article = citation.ref, citation.article
+        return cls(
+            rank=ref.rank,
+            article_id=ref.article_id,
+            title=None if article is None else article.title,
+            author=None if article is None else article.author,
+            outlet=None if article is None else article.outlet,
+            published=None if article is None else article.published,
+            url=None if article is None else article.url,
+            passage_id=ref.passage_id,
+            text=citation.text,
+            start=ref.start,
+            end=ref.end,
+            score=ref.score,
+            highlight=ref.highlight,
+            removed=citation.removed,
+        )
+
+
 class TurnOut(BaseModel):
     """One stored turn of a conversation."""
 
+    turn: int = Field(description="The turn's index, as /api/ask returned it.")
     question: str
     resolved_query: str
     answered: bool
-    answer: str | None
-    citations: list[CitationOut]
+    answer: str | None = Field(description="Null when refused, or withheld (answer_removed).")
+    answer_removed: bool = Field(
+        description="The answer quoted a passage the corpus no longer holds, so it is withheld."
+    )
+    citations: list[HistoryCitationOut]
     created_at: str
     feedback: Literal["up", "down"] | None
+
+    @classmethod
+    def of(cls, turn: HistoryTurn) -> TurnOut:
+        """Shape a turn read back through the corpus for the wire."""
+        stored = turn.stored
+        return cls(
+            turn=stored.index,
+            question=stored.turn.question,
+            resolved_query=stored.turn.resolved,
+            answered=stored.turn.answered,
+            answer=turn.answer,
+            answer_removed=turn.answer_removed,
+            citations=[HistoryCitationOut.of(c) for c in turn.citations],
+            created_at=stored.created_at,
+            feedback=stored.feedback,
+        )
 
 
 class ConversationOut(BaseModel):

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from api.schemas import AskResponse
 from api.settings import Settings
 from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
 from index.embed import Embedder, SentenceTransformerEmbedder
@@ -16,9 +15,8 @@ from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
-from qa.conversation import ConversationStore, Turn, resolve_followup
+from qa.conversation.store import ConversationStore
 from qa.evaluation import Opener
-from qa.models import Filters
 from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
 
@@ -88,36 +86,6 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
     return model
 
 
-def ask_in_conversation(
-    services: Services,
-    question: str,
-    top_k: int,
-    filters: Filters | None,
-    conversation_id: str | None,
-) -> AskResponse:
-    """Answer a question as a turn of a conversation (a new one when no id is given): read it
-    after the turn before when it is a vague follow-up, answer, and store the turn."""
-    conversations = services.conversations
-    conversation_id = conversation_id or conversations.new_id()
-    resolved = resolve_followup(
-        question,
-        conversations.turns(conversation_id),
-        services.corpus.snapshot.lexical,
-        services.settings.followup_specificity,
-    )
-    answer = services.answerer.ask(question, top_k, filters, resolved)
-    response = AskResponse.of(answer, conversation_id, resolved=resolved)
-    turn = Turn(
-        question=answer.question,
-        resolved=resolved,
-        answered=answer.answered,
-        answer=answer.text,
-        citations=[c.model_dump() for c in response.citations],
-    )
-    response.turn = conversations.append(conversation_id, turn)
-    return response
-
-
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
     embedder = embedder or load_embedder(settings)
@@ -134,7 +102,11 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         max_per_article=settings.max_per_article,
     )
     answerer = Answerer(corpus, retriever, refusal=refusal_model(corpus, settings))
-    conversations = ConversationStore(settings.data_dir / CONVERSATIONS_FILE)
+    conversations = ConversationStore(
+        settings.data_dir / CONVERSATIONS_FILE,
+        max_turns=settings.conversation_max_turns,
+        max_age_days=settings.conversation_max_age_days,
+    )
     return Services(
         settings=settings,
         embedder=embedder,

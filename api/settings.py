@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         description="A question whose known words sum to less IDF than this is read after the "
         "turn before it.",
     )
+    conversation_max_turns: int = Field(
+        100, ge=1, description="Turns kept per conversation; older ones are dropped."
+    )
+    conversation_max_age_days: float = Field(
+        30.0, gt=0, description="Turns older than this many days are deleted."
+    )
     refusal_threshold: float | None = Field(
         None,
         ge=0,

@@ -96,9 +96,14 @@ class Answerer:
         return Answer(
             question=question,
             answered=True,
-            text=f"{sentence.text} [{index + 1}]",
+            text=quoted(sentence.text, rank=index + 1),
             citations=citations,
         )
+
+
+def quoted(sentence: str, rank: int) -> str:
+    """The answer as shown: the quoted sentence and the marker of the citation it comes from."""
+    return f"{sentence} [{rank}]"
 
 
 def _checked(question: str, k: int, max_k: int) -> str:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qa.answer import Answerer
-from qa.conversation import Turn, resolve_followup
+from qa.conversation.followup import resolve_followup
 from qa.datasets import Conversation, Dataset, EvalQuery
 from qa.retrieve import Method, article_ranking
 
@@ -190,14 +190,13 @@ def followup_recall(
     with_history: list[bool] = []
     without: list[bool] = []
     for conversation in conversations:
-        history: list[Turn] = []
+        previous: str | None = None  # the turn before's resolved query
         for question in conversation.questions[:-1]:
-            resolved = resolve_followup(question, history, lexical, min_specificity)
-            history.append(Turn(question, resolved, True, None, []))
+            previous = resolve_followup(question, previous, lexical, min_specificity)
         last = conversation.questions[-1]
         spans = judged_spans(EvalQuery("", last, True, answers=conversation.answers), article_text)
         for text, out in (
-            (resolve_followup(last, history, lexical, min_specificity), with_history),
+            (resolve_followup(last, previous, lexical, min_specificity), with_history),
             (last, without),
         ):
             hits = answerer.search(text, k)

@@ -24,6 +24,7 @@ class LiveServer:
     """Starts ``qa serve`` on a free port and waits until ``/readyz`` answers."""
 
     def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / "server.log"

@@ -17,7 +17,7 @@ from api.schemas import (
     FiltersIn,
     SearchResponse,
 )
-from api.services import ask_in_conversation
+from qa.conversation.turn import ask_in_conversation
 from qa.errors import QuestionError
 from qa.models import Citation
 
@@ -29,8 +29,16 @@ router = APIRouter(prefix="/api", tags=["questions"])
 @router.post("/ask")
 def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
     """Answer a question with a sentence quoted from the articles, and cited passages."""
-    filters = body.filters.to_filters() if body.filters else None
-    return ask_in_conversation(services, body.question, body.top_k, filters, body.conversation_id)
+    turn = ask_in_conversation(
+        services.answerer,
+        services.conversations,
+        body.question,
+        top_k=body.top_k,
+        filters=body.filters.to_filters() if body.filters else None,
+        conversation_id=body.conversation_id,
+        followup_specificity=services.settings.followup_specificity,
+    )
+    return AskResponse.of(turn.answer, turn.conversation_id, turn.index, turn.resolved)
 
 
 @router.get("/search")

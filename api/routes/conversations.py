@@ -5,32 +5,21 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from api.deps import ServicesDep
-from api.schemas import CitationOut, ConversationOut, FeedbackIn, TurnOut
+from api.schemas import ConversationOut, FeedbackIn, TurnOut
+from qa.conversation.history import resolve_turns
 
 router = APIRouter(prefix="/api", tags=["conversations"])
 
 
 @router.get("/conversations/{conversation_id}", responses={404: {"description": "Unknown id."}})
 def get_conversation(conversation_id: str, services: ServicesDep) -> ConversationOut:
-    """Return a conversation's turns with their answers and citations, oldest first."""
+    """Return a conversation's turns with their answers and citations as the corpus holds them
+    now, oldest first."""
     turns = services.conversations.turns(conversation_id)
     if not turns:
         raise HTTPException(404, f"no conversation with id {conversation_id!r}")
-    return ConversationOut(
-        id=conversation_id,
-        turns=[
-            TurnOut(
-                question=t.question,
-                resolved_query=t.resolved,
-                answered=t.answered,
-                answer=t.answer,
-                citations=[CitationOut.model_validate(c) for c in t.citations],
-                created_at=t.created_at,
-                feedback=t.feedback,
-            )
-            for t in turns
-        ],
-    )
+    history = resolve_turns(turns, services.corpus)
+    return ConversationOut(id=conversation_id, turns=[TurnOut.of(t) for t in history])
 
 
 @router.post("/feedback", responses={404: {"description": "Unknown conversation or turn."}})

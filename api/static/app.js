@@ -296,8 +296,21 @@
       h('strong', null, 'Something went wrong. '), str(message));
   }
 
+  /**
+   * A citation of a stored turn whose article was deleted, or replaced by one
+   * that no longer holds the passage: the server sends no text for it, and
+   * there is nothing to open.
+   */
+  function removedSourceCard(rank) {
+    return h('li', { class: 'source-card source-removed', 'data-rank': rank },
+      h('span', { class: 'rank' }, `[${rank}]`),
+      ' ',
+      h('span', { class: 'source-removed-note' }, 'Removed from the corpus'));
+  }
+
   function sourceCard(citation, index) {
     const rank = isInt(citation.rank) ? citation.rank : index + 1;
+    if (citation.removed === true) return removedSourceCard(rank);
     const title = str(citation.title).trim() || 'Untitled article';
     const text = str(citation.text);
 
@@ -417,7 +430,11 @@
     const citations = Array.isArray(data.citations) ? data.citations.filter((c) => c && typeof c === 'object') : [];
     const reply = h('div', { class: 'reply', 'data-answered': String(answered) });
 
-    if (answered) {
+    if (answered && data.answer_removed === true) {
+      // A stored answer quoted from an article since removed: not shown.
+      reply.append(h('p', { class: 'answer answer-removed' },
+        'This answer quoted an article that has been removed from the corpus.'));
+    } else if (answered) {
       reply.append(h('p', { class: 'answer' }, str(data.answer)));
     } else {
       reply.append(h('div', { class: 'not-found' },
@@ -525,11 +542,11 @@
       if (generation !== state.generation) return;
       const turns = Array.isArray(data.turns) ? data.turns : [];
       const conversationId = str(data.id) || id;
-      // The turn index is the position in the server's array, counted
-      // before anything unreadable is skipped.
+      // Each turn carries its index (older turns may have been dropped, so
+      // it need not be the position in the array); feedback names it.
       history.replaceChildren(...turns
-        .map((t, index) => (t && typeof t === 'object'
-          ? renderTurn(t.question, t, { conversationId, turn: index, feedback: t.feedback })
+        .map((t) => (t && typeof t === 'object'
+          ? renderTurn(t.question, t, { conversationId, turn: t.turn, feedback: t.feedback })
           : null))
         .filter(Boolean));
       if (!history.childElementCount) history.remove();

@@ -23,14 +23,25 @@ XSS_TEXT = (
     'The harbour master <img src=x onerror="window.__pwned = 2"> said the cranes stopped. '
     "Dockworkers walked out over pay on Tuesday."
 )
+REEF = {
+    "id": "reef",
+    "title": "Coral reef bleaching",
+    "text": "Marine biologists said half of the reef bleached during the March heatwave.",
+}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server on the default corpus plus an article whose title and text hold markup."""
+    """A server on the default corpus plus an article whose title and text hold markup, and one
+    that a test deletes."""
     root = tmp_path_factory.mktemp("browser")
     feed = root / "xss.jsonl"
-    feed.write_text(json.dumps({"id": "xss", "title": XSS_TITLE, "text": XSS_TEXT}) + "\n")
+    feed.write_text(
+        json.dumps({"id": "xss", "title": XSS_TITLE, "text": XSS_TEXT})
+        + "\n"
+        + json.dumps(REEF)
+        + "\n"
+    )
     subprocess.run(
         [QA, "ingest", "--no-progress", "--data-dir", str(root / "data"), str(SEED), str(feed)],
         check=True,
@@ -171,3 +182,18 @@ def test_errors_are_shown_as_messages(page) -> None:  # type: ignore[no-untyped-
     page.press("#question", "Enter")
     expect(page.locator(".error").last).to_contain_text("the limit is 1000")
     expect(page.locator("#send")).to_be_enabled()
+
+
+def test_history_shows_what_was_deleted_from_the_corpus_as_removed(page, server) -> None:  # type: ignore[no-untyped-def]
+    reply = ask(page, "How much of the reef bleached during the March heatwave?")
+    expect(reply.locator(".answer")).to_contain_text("half of the reef bleached")
+    expect(reply.locator(".citation[data-article-id='reef']")).to_have_count(1)
+    subprocess.run([QA, "delete", "--data-dir", str(server.data_dir), "reef"], check=True)
+    page.reload()
+    restored = page.locator(".reply")
+    expect(restored).to_have_count(1)
+    expect(restored.locator(".answer-removed")).to_contain_text("removed from the corpus")
+    expect(restored.locator(".source-removed")).to_have_count(1)
+    expect(restored.locator(".source-removed")).to_contain_text("Removed from the corpus")
+    expect(restored.locator(".citation")).to_have_count(4)  # the other articles still open
+    expect(restored).not_to_contain_text("bleached")

@@ -55,3 +55,10 @@ def test_other_chunking_settings_are_refused(tmp_path: Path) -> None:
     build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder()).close()
     with pytest.raises(IndexMismatchError, match="built with settings"):
         build_services(Settings(data_dir=tmp_path, max_chars=400), embedder=FakeEmbedder())
+
+
+def test_conversation_retention_comes_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, conversation_max_turns=7, conversation_max_age_days=2.5)
+    services = build_services(settings, embedder=FakeEmbedder())
+    assert (services.conversations.max_turns, services.conversations.max_age_days) == (7, 2.5)
+    services.close()

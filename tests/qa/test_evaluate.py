@@ -9,8 +9,8 @@ import pytest
 
 from index.corpus import Corpus
 from qa.answer import Answerer
-from qa.datasets import Dataset, EvalQuery, load_beir, load_gold, load_squad
-from qa.evaluate import Evaluator, ndcg, recall, reciprocal_rank, refusal
+from qa.datasets import Conversation, Dataset, EvalQuery, load_beir, load_gold, load_squad
+from qa.evaluate import Evaluator, followup_recall, ndcg, recall, reciprocal_rank, refusal
 from qa.refusal import RefusalModel
 from qa.retrieve import Retriever
 from tests.conftest import FIVE_ARTICLES, SEED, write_beir
@@ -112,3 +112,18 @@ def test_evaluator_on_five_articles(corpus: Corpus, embedder: FakeEmbedder) -> N
     assert diversity.distinct_articles == 3.0 and diversity.article_recall == 1.0
     result = refusal(answerer, ["sourdough yeast"], ["quantum"])
     assert (result.recall, result.false_refusals, result.precision) == (0.0, 0.0, None)
+
+
+def test_followup_recall_reads_each_turn_after_the_one_before(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    conversation = Conversation(
+        id="volcano",
+        questions=("Who evacuated the residents before the eruption?", "Why?"),
+        answers=("civil protection agency",),
+    )
+    answerer = Answerer(corpus, Retriever(embedder))
+    scores = followup_recall(
+        answerer, [conversation], FIVE_ARTICLES[0].text, min_specificity=100.0, k=1
+    )
+    assert (scores.conversations, scores.with_history) == (1, 1.0)

@@ -1,0 +1,473 @@
+"""Conversation turns and the feedback on them, kept in a SQLite file of their own.
+
+A turn keeps the user's words (the question and the query it was read as) and references to
+what answered it: per citation the article, passage, offsets, score, highlight and a short hash
+of the quoted text; the answer as the citation and span it quotes. No passage text and no titles
+are stored, so an article deleted from the corpus stops being quoted here too (``history.py``
+reads the references back through the corpus).
+
+Each thread has its own connection (WAL mode: readers never wait for a writer, and writers wait
+for each other inside SQLite, with a busy timeout), so questions in different conversations do
+not queue behind one Python lock. Asking reads one row, the conversation's last turn; appending
+numbers the turn in the statement that inserts it.
+
+Retention: a conversation keeps its last ``max_turns`` turns (trimmed on append, through the
+primary key), and turns older than ``max_age_days`` are deleted by a sweep run when the store
+opens and then at most once per ``sweep_interval`` seconds, on an append. A turn keeps its index
+when older ones go, so feedback still names the right turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from qa.models import Answer, Citation
+
+log = logging.getLogger(__name__)
+
+Rating = Literal["up", "down"]
+
+# 1: each turn held copies of its citations (text, titles) and the answer sentence;
+# 2: references only.
+SCHEMA_VERSION = 2
+_SCHEMA = (
+    """CREATE TABLE turns (
+    conversation_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    resolved TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    -- the answer: characters [answer_start, answer_end) of the article cited as answer_rank
+    answer_rank INTEGER,
+    answer_start INTEGER,
+    answer_end INTEGER,
+    citations TEXT NOT NULL,  -- JSON list of references (CitationRef), no text
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    feedback TEXT CHECK (feedback IN ('up', 'down')),
+    feedback_at TEXT,
+    PRIMARY KEY (conversation_id, idx)
+)""",
+    "CREATE INDEX turns_by_age ON turns(created_at)",
+)
+_BUSY_TIMEOUT_MS = 30_000
+_HASH_CHARS = 16
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # as SQLite's strftime writes created_at: sorts as text
+
+
+class ConversationError(LookupError):
+    """An unknown conversation or turn; the message names it."""
+
+
+def quote_hash(text: str) -> str:
+    """A short fingerprint of quoted text (the first 16 hex digits of its SHA-256): enough to
+    tell whether an article still says what was quoted, without keeping the words."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+
+
+@dataclass(frozen=True)
+class CitationRef:
+    """A cited passage as stored: where it was and a hash of what it said, never the text."""
+
+    rank: int
+    article_id: str
+    passage_id: str
+    start: int  # offsets into the article's text, as for every citation
+    end: int
+    score: float
+    highlight: tuple[int, int] | None  # the answer sentence, when it came from this passage
+    quote_hash: str  # ``quote_hash(article.text[start:end])`` when the turn was stored
+
+    @classmethod
+    def of(cls, citation: Citation) -> CitationRef:
+        """The reference to a live citation."""
+        passage = citation.hit.passage
+        span = citation.highlight
+        return cls(
+            rank=citation.rank,
+            article_id=passage.article_id,
+            passage_id=passage.id,
+            start=passage.start,
+            end=passage.end,
+            score=round(citation.hit.score, 6),
+            highlight=None if span is None else (span.start, span.end),
+            quote_hash=quote_hash(passage.text),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form stored in the database."""
+        return {
+            "rank": self.rank,
+            "article_id": self.article_id,
+            "passage_id": self.passage_id,
+            "start": self.start,
+            "end": self.end,
+            "score": self.score,
+            "highlight": None if self.highlight is None else list(self.highlight),
+            "hash": self.quote_hash,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CitationRef:
+        """Read the stored JSON form."""
+        highlight = data.get("highlight")
+        return cls(
+            rank=int(data["rank"]),
+            article_id=str(data["article_id"]),
+            passage_id=str(data["passage_id"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            score=float(data["score"]),
+            highlight=None if highlight is None else (int(highlight[0]), int(highlight[1])),
+            quote_hash=str(data["hash"]),
+        )
+
+
+@dataclass(frozen=True)
+class AnswerRef:
+    """The answer sentence: characters ``[start, end)`` of the article cited as ``rank``."""
+
+    rank: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question of a conversation and references to the reply it got."""
+
+    question: str
+    resolved: str  # the text retrieval used: the question, or it read with the one before
+    answered: bool
+    answer: AnswerRef | None  # None when refused
+    citations: tuple[CitationRef, ...]
+
+    @classmethod
+    def of(cls, answer: Answer, resolved: str) -> Turn:
+        """The turn to store for a live answer: its words, and references to its passages."""
+        quoted = next((c for c in answer.citations if c.highlight is not None), None)
+        answer_ref = None
+        if answer.answered and quoted is not None and quoted.highlight is not None:
+            answer_ref = AnswerRef(quoted.rank, quoted.highlight.start, quoted.highlight.end)
+        return cls(
+            question=answer.question,
+            resolved=resolved,
+            answered=answer.answered,
+            answer=answer_ref,
+            citations=tuple(CitationRef.of(c) for c in answer.citations),
+        )
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    """A turn as the store holds it: where it sits, when it was asked, how it was rated."""
+
+    conversation_id: str
+    index: int  # from 0; stays the turn's index when older turns are dropped
+    turn: Turn
+    created_at: str  # ISO 8601, UTC
+    feedback: Rating | None = None
+
+
+@dataclass(frozen=True)
+class LastTurn:
+    """What the next question needs of the conversation so far."""
+
+    index: int
+    resolved: str
+
+
+class ConversationStore:
+    """Conversations in their own SQLite file (they never touch the index).
+
+    A file written with the first schema, which kept copies of the cited text, is converted in
+    place when opened: references derived from the copies, the copies dropped, in one transaction.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_turns: int = 100,
+        max_age_days: float = 30.0,
+        sweep_interval: float = 300.0,
+    ) -> None:
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be at least 1, got {max_turns}")
+        if max_age_days <= 0:
+            raise ValueError(f"max_age_days must be positive, got {max_age_days}")
+        if sweep_interval < 0:
+            raise ValueError(f"sweep_interval must not be negative, got {sweep_interval}")
+        self.path = path
+        self.max_turns = max_turns
+        self.max_age_days = max_age_days
+        self.sweep_interval = sweep_interval
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()  # guards the list only, never a query
+        self._sweep_lock = threading.Lock()  # one sweep at a time; nobody waits for it
+        self._conn().execute("PRAGMA journal_mode=WAL")
+        self._prepare()
+        self._next_sweep = time.monotonic() + sweep_interval
+        self.sweep()
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            # Deleted turns are overwritten with zeros, not left readable in free pages.
+            conn.execute("PRAGMA secure_delete=ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on this thread's connection; all or nothing."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade from a stale read
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _prepare(self) -> None:
+        """Create the schema, or convert a file written with an older one."""
+        migrated = False
+        with self._transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was written by a newer version (schema {version}); "
+                    f"this one reads schema {SCHEMA_VERSION}"
+                )
+            if version < SCHEMA_VERSION:
+                columns = {r["name"] for r in conn.execute("PRAGMA table_info(turns)")}
+                if "answer" in columns:
+                    _migrate_copies_to_references(conn)
+                    migrated = True
+                elif columns:
+                    raise RuntimeError(f"{self.path} holds a turns table this version cannot read")
+                else:
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if migrated:
+            # Move the converted pages into the database file and empty the WAL, so no copy
+            # of the old text stays behind in either (secure_delete zeroed the freed pages).
+            self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @staticmethod
+    def new_id() -> str:
+        """A fresh conversation id."""
+        return uuid.uuid4().hex
+
+    def last_turn(self, conversation_id: str) -> LastTurn | None:
+        """The conversation's latest turn (one row read), or None for an unknown id."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT idx, resolved FROM turns WHERE conversation_id = ?"
+                " ORDER BY idx DESC LIMIT 1",
+                (conversation_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else LastTurn(index=row["idx"], resolved=row["resolved"])
+
+    def turns(self, conversation_id: str) -> list[StoredTurn]:
+        """The turns of a conversation, oldest first (empty for an unknown id)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM turns WHERE conversation_id = ? ORDER BY idx", (conversation_id,)
+            )
+            .fetchall()
+        )
+        return [_stored_turn(r) for r in rows]
+
+    def append(self, conversation_id: str, turn: Turn) -> int:
+        """Store a turn at the end of the conversation; returns its index."""
+        answer = turn.answer
+        with self._transaction() as conn:
+            # One statement reads the last index and inserts after it, under the write lock.
+            row = conn.execute(
+                "INSERT INTO turns(conversation_id, idx, question, resolved, answered,"
+                " answer_rank, answer_start, answer_end, citations)"
+                " SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ?, ?, ?, ? FROM turns"
+                " WHERE conversation_id = ? RETURNING idx",
+                (
+                    conversation_id,
+                    turn.question,
+                    turn.resolved,
+                    int(turn.answered),
+                    None if answer is None else answer.rank,
+                    None if answer is None else answer.start,
+                    None if answer is None else answer.end,
+                    _citations_json(turn.citations),
+                    conversation_id,
+                ),
+            ).fetchone()
+            index = int(row[0])
+            conn.execute(
+                "DELETE FROM turns WHERE conversation_id = ? AND idx <= ?",
+                (conversation_id, index - self.max_turns),
+            )
+        self._sweep_if_due()
+        return index
+
+    def sweep(self) -> int:
+        """Delete every turn older than ``max_age_days``; returns how many went."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM turns WHERE created_at < ?", (cutoff.strftime(_TIMESTAMP),)
+            )
+        return cur.rowcount
+
+    def _sweep_if_due(self) -> None:
+        """Sweep when ``sweep_interval`` has passed since the last one, unless one is running."""
+        now = time.monotonic()
+        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + self.sweep_interval
+            self.sweep()
+        finally:
+            self._sweep_lock.release()
+
+    def rate(self, conversation_id: str, index: int, rating: Rating) -> None:
+        """Record thumbs up or down on a turn; raises ``ConversationError`` if there is none."""
+        cur = self._conn().execute(
+            "UPDATE turns SET feedback = ?, feedback_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+            " WHERE conversation_id = ? AND idx = ?",
+            (rating, conversation_id, index),
+        )
+        if cur.rowcount == 0:
+            raise ConversationError(f"conversation {conversation_id!r} has no turn {index}")
+
+    def rated(self) -> list[StoredTurn]:
+        """Every turn with feedback, by conversation and index."""
+        rows = (
+            self._conn()
+            .execute("SELECT * FROM turns WHERE feedback IS NOT NULL ORDER BY conversation_id, idx")
+            .fetchall()
+        )
+        return [_stored_turn(r) for r in rows]
+
+
+def _citations_json(citations: tuple[CitationRef, ...]) -> str:
+    return json.dumps([c.as_dict() for c in citations], ensure_ascii=False)
+
+
+def _stored_turn(row: sqlite3.Row) -> StoredTurn:
+    answer = None
+    if row["answer_rank"] is not None:
+        answer = AnswerRef(row["answer_rank"], row["answer_start"], row["answer_end"])
+    return StoredTurn(
+        conversation_id=row["conversation_id"],
+        index=row["idx"],
+        turn=Turn(
+            question=row["question"],
+            resolved=row["resolved"],
+            answered=bool(row["answered"]),
+            answer=answer,
+            citations=tuple(CitationRef.from_dict(c) for c in json.loads(row["citations"])),
+        ),
+        created_at=row["created_at"],
+        feedback=row["feedback"],
+    )
+
+
+# -- the first schema ------------------------------------------------------------------------
+
+
+def _migrate_copies_to_references(conn: sqlite3.Connection) -> None:
+    """Convert, inside the caller's transaction, a ``turns`` table whose rows hold copies of
+    their citations (JSON with passage text and article metadata) and the answer sentence."""
+    conn.execute("ALTER TABLE turns RENAME TO turns_with_copies")
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    rows = conn.execute("SELECT * FROM turns_with_copies ORDER BY conversation_id, idx")
+    for row in rows.fetchall():
+        try:
+            citations, answer = _references_from_copies(row["citations"], row["answer"])
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            # Unreadable copies: keep the user's words, drop what cannot be referenced (an
+            # answered turn without an answer reference reads back as withheld).
+            log.warning(
+                "conversation %s turn %s: citations unreadable (%s); dropped",
+                row["conversation_id"],
+                row["idx"],
+                exc,
+            )
+            citations, answer = (), None
+        conn.execute(
+            "INSERT INTO turns(conversation_id, idx, question, resolved, answered, answer_rank,"
+            " answer_start, answer_end, citations, created_at, feedback, feedback_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row["conversation_id"],
+                row["idx"],
+                row["question"],
+                row["resolved"],
+                row["answered"],
+                None if answer is None else answer.rank,
+                None if answer is None else answer.start,
+                None if answer is None else answer.end,
+                _citations_json(citations),
+                row["created_at"],
+                row["feedback"],
+                row["feedback_at"],
+            ),
+        )
+    conn.execute("DROP TABLE turns_with_copies")
+
+
+def _references_from_copies(
+    citations_json: str, answer: str | None
+) -> tuple[tuple[CitationRef, ...], AnswerRef | None]:
+    """References derived from stored copies; the answer is referenced only when its sentence
+    is the highlighted part of a copied passage."""
+    copies = json.loads(citations_json)
+    refs = tuple(CitationRef.from_dict({**c, "hash": quote_hash(str(c["text"]))}) for c in copies)
+    if answer is None:
+        return refs, None
+    sentence = _without_marker(answer)
+    for copy, ref in zip(copies, refs, strict=True):
+        if ref.highlight is not None:
+            start, end = ref.highlight
+            if str(copy["text"])[start - ref.start : end - ref.start] == sentence:
+                return refs, AnswerRef(ref.rank, start, end)
+    return refs, None
+
+
+def _without_marker(answer: str) -> str:
+    """The quoted sentence without its trailing citation marker, e.g. " [1]"."""
+    head, sep, tail = answer.rpartition(" [")
+    return head if sep and tail.endswith("]") and tail[:-1].isdigit() else answer

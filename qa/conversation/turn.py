@@ -1,0 +1,49 @@
+"""One turn of a conversation: read the question in context, answer it, store it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qa.answer import Answerer
+from qa.conversation.followup import resolve_followup
+from qa.conversation.store import ConversationStore, Turn
+from qa.models import Answer, Filters
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """A question answered as a turn: where it was stored and what was searched."""
+
+    conversation_id: str
+    index: int  # the turn's index in the conversation, from 0
+    resolved: str  # the text retrieval used: the question, or it read after the turn before
+    answer: Answer
+
+
+def ask_in_conversation(
+    answerer: Answerer,
+    store: ConversationStore,
+    question: str,
+    *,
+    top_k: int = 5,
+    filters: Filters | None = None,
+    conversation_id: str | None = None,
+    followup_specificity: float,
+) -> ConversationTurn:
+    """Answer ``question`` as the next turn of a conversation (a new one when no id is given):
+    read it after the turn before when it is a vague follow-up, answer, and store the turn.
+
+    Returns the answer with the conversation id, the stored turn's index and the resolved query.
+    Raises ``QuestionError`` for an unusable question (nothing is stored then).
+    """
+    conversation_id = conversation_id or store.new_id()
+    last = store.last_turn(conversation_id)
+    resolved = resolve_followup(
+        question,
+        last.resolved if last is not None else None,
+        answerer.corpus.snapshot.lexical,
+        followup_specificity,
+    )
+    answer = answerer.ask(question, top_k, filters, resolved)
+    index = store.append(conversation_id, Turn.of(answer, resolved))
+    return ConversationTurn(conversation_id, index, resolved, answer)

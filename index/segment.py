@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from index.lexical import LexicalSegment
 from index.models import Article, Passage
+from index.text import tokenize
 from index.vectors import FlatIndex
 
 Ids = npt.NDArray[np.int64]
@@ -49,6 +50,20 @@ class Segment:
     article_ranges: dict[str, tuple[int, int]]  # id -> [first, last + 1) passage positions
     sorted_ids: tuple[str, ...]  # article ids in id order, for listings
     name: str  # its files' name once checkpointed (index/checkpoint.py)
+    # Words of each passage's sentences, tokenized on first use and kept with the segment, which
+    # every later snapshot shares (the answer picker asks for the same passages again and again).
+    _sentence_terms: dict[int, tuple[frozenset[str], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def sentence_terms(self, position: int) -> tuple[frozenset[str], ...]:
+        """The word sets (``index.text.tokenize``) of a passage's sentences."""
+        found = self._sentence_terms.get(position)
+        if found is None:
+            sentences = self.passages[position].sentences
+            found = tuple(frozenset(tokenize(s.text)) for s in sentences)
+            self._sentence_terms[position] = found
+        return found
 
     @property
     def sentence_count(self) -> int:

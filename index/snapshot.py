@@ -152,6 +152,11 @@ class Snapshot:
         bounds = state.segment.sentence_bounds
         return state.segment.sentence_vectors[bounds[local] : bounds[local + 1]]
 
+    def sentence_terms(self, position: int) -> tuple[frozenset[str], ...]:
+        """The word sets of a passage's sentences (tokenized once per segment)."""
+        state, local = self._locate(position)
+        return state.segment.sentence_terms(local)
+
     def best_sentence_cosines(self, positions: Ids, vector: Vectors) -> npt.NDArray[np.float32]:
         """For each slot, the cosine of its sentence closest to ``vector``."""
         out = np.empty(len(positions), dtype=np.float32)

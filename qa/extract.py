@@ -8,7 +8,6 @@ import numpy as np
 
 from index.models import Span
 from index.snapshot import Snapshot
-from index.text import tokenize
 from qa.models import Hit
 from qa.retrieve import Query
 
@@ -39,8 +38,9 @@ class SentencePicker:
         best: tuple[float, int, Span] | None = None
         for i, hit in enumerate(hits[: self.passages]):
             cosines = snapshot.sentence_vectors(hit.position) @ vector
-            for sentence, cosine in zip(hit.passage.sentences, cosines, strict=True):
-                shared = idf.keys() & set(tokenize(sentence.text))
+            terms = snapshot.sentence_terms(hit.position)
+            for sentence, cosine, words in zip(hit.passage.sentences, cosines, terms, strict=True):
+                shared = idf.keys() & words
                 overlap = sum(idf[t] for t in shared) / total if total else 0.0
                 score = float(cosine) + self.overlap_weight * overlap
                 if best is None or score > best[0]:

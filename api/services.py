@@ -55,6 +55,7 @@ def ingest_default_corpus(corpus: Corpus, embedder: Embedder) -> IngestReport:
     report = corpus.add_articles(articles, embedder)
     # Recorded, so that a store emptied later never gets the bundled article back.
     corpus.store_setting(DEFAULT_CORPUS_KEY, "ingested")
+    corpus.checkpoint()  # the next start reads the new store from its checkpoint
     return report
 
 

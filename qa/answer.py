@@ -59,10 +59,17 @@ class Answerer:
         encoded = self.retriever.encode(query)
         return self.retriever.search(snapshot, encoded, k, method, filters=filters)
 
-    def retrieve(self, question: str, top_k: int = 5, filters: Filters | None = None) -> Retrieval:
-        """Retrieve for ``question`` and compute the refusal signals."""
+    def retrieve(
+        self,
+        question: str,
+        top_k: int = 5,
+        filters: Filters | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> Retrieval:
+        """Retrieve for ``question`` and compute the refusal signals, on ``snapshot`` if given
+        (a caller that already holds one), else on the corpus's current one."""
         question = _checked(question, top_k, MAX_TOP_K)
-        snapshot = self.corpus.snapshot
+        snapshot = snapshot or self.corpus.snapshot
         query = self.retriever.encode(question)
         hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
         return Retrieval(snapshot, query, hits, refusal_features(snapshot, query, hits))
@@ -73,12 +80,14 @@ class Answerer:
         top_k: int = 5,
         filters: Filters | None = None,
         resolved: str | None = None,
+        snapshot: Snapshot | None = None,
     ) -> Answer:
         """Return the answer to ``question`` with up to ``top_k`` citations in rank order,
         drawn only from articles that pass ``filters``. ``resolved`` is the text to retrieve
-        with when it differs from the question (a follow-up read after the turn before)."""
+        with when it differs from the question (a follow-up read after the turn before);
+        ``snapshot`` the corpus view to answer from (default: the current one)."""
         question = _checked(question, top_k, MAX_TOP_K)
-        found = self.retrieve(resolved or question, top_k, filters)
+        found = self.retrieve(resolved or question, top_k, filters, snapshot)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         picked = self.picker.pick(found.snapshot, found.query, hits) if answered else None

@@ -38,12 +38,13 @@ def ask_in_conversation(
     """
     conversation_id = conversation_id or store.new_id()
     last = store.last_turn(conversation_id)
+    snapshot = answerer.corpus.snapshot  # one view of the corpus for the whole turn
     resolved = resolve_followup(
         question,
         last.resolved if last is not None else None,
-        answerer.corpus.snapshot.lexical,
+        snapshot.lexical,
         followup_specificity,
     )
-    answer = answerer.ask(question, top_k, filters, resolved)
+    answer = answerer.ask(question, top_k, filters, resolved, snapshot)
     index = store.append(conversation_id, Turn.of(answer, resolved))
     return ConversationTurn(conversation_id, index, resolved, answer)

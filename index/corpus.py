@@ -44,7 +44,7 @@ from index.checkpoint import (
     save_segment,
 )
 from index.chunk import chunk_article
-from index.embed import Embedder, embed_with_sentences
+from index.embed import Embedder, Vectors, embed_with_sentences
 from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
 from index.merge import MergePolicy
 from index.models import Article, Passage
@@ -267,21 +267,25 @@ class Corpus:
         """The lexical index's tokens of a passage."""
         return tokenize(self.config.indexed_text(article, passage))
 
+    def _rows(
+        self,
+        article: Article,
+        rowids: Sequence[int],
+        passages: Sequence[Passage],
+        vectors: Vectors,
+        sentence_vectors: Sequence[Vectors],
+    ) -> ArticleRows:
+        """An article as a segment takes it: metadata without text, and each passage's tokens."""
+        meta = replace(article, text="")
+        tokens = [self._tokens(meta, p) for p in passages]
+        return ArticleRows(meta, rowids, passages, vectors, sentence_vectors, tokens)
+
     def _segment(self, stored: Sequence[StoredArticle]) -> Segment:
         """A segment of stored articles, in the order given."""
-        rows = []
-        for item in stored:
-            meta = _metadata(item.article)
-            rows.append(
-                ArticleRows(
-                    article=meta,
-                    rowids=item.rowids,
-                    passages=item.passages,
-                    vectors=item.vectors,
-                    sentence_vectors=item.sentence_vectors,
-                    tokens=[self._tokens(meta, p) for p in item.passages],
-                )
-            )
+        rows = [
+            self._rows(s.article, s.rowids, s.passages, s.vectors, s.sentence_vectors)
+            for s in stored
+        ]
         return Segment.build(rows, self.dimension)
 
     def _saved_segments(self) -> tuple[int, list[SavedSegment]] | None:
@@ -360,18 +364,16 @@ class Corpus:
                     and [len(p.sentences) for p in stored.passages]
                     == (bounds[first + 1 : last + 1] - bounds[first:last]).tolist()
                 ):
-                    meta = _metadata(stored.article)
+                    sentences = [
+                        item.sentence_vectors[bounds[i] : bounds[i + 1]] for i in range(first, last)
+                    ]
                     rows.append(
-                        ArticleRows(
-                            article=meta,
-                            rowids=stored.rowids,
-                            passages=stored.passages,
-                            vectors=item.vectors[first:last],
-                            sentence_vectors=[
-                                item.sentence_vectors[bounds[i] : bounds[i + 1]]
-                                for i in range(first, last)
-                            ],
-                            tokens=[self._tokens(meta, p) for p in stored.passages],
+                        self._rows(
+                            stored.article,
+                            stored.rowids,
+                            stored.passages,
+                            item.vectors[first:last],
+                            sentences,
                         )
                     )
                     covered.add(stored.article.id)
@@ -611,15 +613,13 @@ class Corpus:
                         sentence_vecs[cursor : cursor + n],
                     )
                     self.db.log_change(txn, article.id)
-                    meta = _metadata(article)
                     rows.append(
-                        ArticleRows(
-                            article=meta,
-                            rowids=rowids,
-                            passages=passages,
-                            vectors=passage_vecs[cursor : cursor + n],
-                            sentence_vectors=sentence_vecs[cursor : cursor + n],
-                            tokens=[self._tokens(meta, p) for p in passages],
+                        self._rows(
+                            article,
+                            rowids,
+                            passages,
+                            passage_vecs[cursor : cursor + n],
+                            sentence_vecs[cursor : cursor + n],
                         )
                     )
                     cursor += n
@@ -672,8 +672,3 @@ class Corpus:
                 done += len(batch)
                 bar.update(len(batch))
         return done
-
-
-def _metadata(article: Article) -> Article:
-    """The article without its text, as snapshots keep it."""
-    return replace(article, text="")

@@ -1,5 +1,6 @@
 """The write side of the corpus: one data directory holding a SQLite database (the source of
-truth: articles, passages, sentences and their vectors) and a manifest naming the model.
+truth: articles, passages, sentences and their vectors), a checkpoint of the index's segments and
+a manifest naming the model.
 
 Readers never wait. ``Corpus.snapshot`` is one attribute read of an immutable ``Snapshot``
 (``index/snapshot.py``); writers build the next one beside it and swap the reference. Nothing on
@@ -16,8 +17,10 @@ it touched with its generation; a background thread polls the generation and app
 process's commits by reading just those articles, so a running server sees a ``qa ingest`` beside
 it within a second, batch by batch.
 
-On open the snapshot is built from the database alone: whatever a crash interrupted, the last
-committed state is what opens. ``qa reindex`` re-chunks and re-embeds every article.
+On open the snapshot is read from the last checkpoint (``index/checkpoint.py``) plus the commits
+logged after it, or rebuilt from the database when the checkpoint is unusable: whatever a crash
+interrupted, the last committed state is what opens. ``rebuild()`` (``qa reindex``) does the
+rebuild on purpose; ``reindex()`` (``qa reindex --embed``) re-chunks and re-embeds every article.
 """
 
 from __future__ import annotations

@@ -142,6 +142,7 @@ class Corpus:
         # writer and the merger. Readers take neither.
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
+        self._checkpoint_lock = threading.Lock()  # one checkpoint at a time
         self.db = Database(self.data_dir / DB_FILE)
         self._check_model()
         self.checkpoint_seconds = checkpoint_seconds
@@ -226,9 +227,9 @@ class Corpus:
             raise CorruptIndexError(f"the manifest {path} is not a JSON object")
         return manifest
 
-    def _write_checkpoint(self, snapshot: Snapshot) -> None:
-        """Save the snapshot's segments not saved yet, then the manifest naming them all; call
-        with the writer locks held. Costs what was added since the last checkpoint."""
+    def _save_segments(self, snapshot: Snapshot) -> list[dict[str, Any]]:
+        """Write the files of the snapshot's segments not saved yet (each once: segments never
+        change); returns their manifest entries. Costs what was added since the last time."""
         entries = []
         for state in snapshot.states:
             entry = self._saved.get(state.segment.name)
@@ -236,6 +237,13 @@ class Corpus:
                 entry = save_segment(self.data_dir, state.segment)
                 self._saved[state.segment.name] = entry
             entries.append(entry)
+        return entries
+
+    def _write_checkpoint(self, snapshot: Snapshot) -> None:
+        """Save the snapshot's segments, then the manifest naming them all; call with the writer
+        locks held (another process's checkpoint may remove files its manifest does not list,
+        so they are checked again here)."""
+        entries = self._save_segments(snapshot)
         manifest = {
             "format": MANIFEST_FORMAT,
             "model": self.model_name,
@@ -258,12 +266,16 @@ class Corpus:
 
     def checkpoint(self) -> bool:
         """Write a checkpoint of the current snapshot if the corpus changed since the last one;
-        returns whether one was written."""
-        with self._exclusive():
-            self._catch_up()
-            if self._snapshot.generation == self._checkpointed:
+        returns whether one was written. The segment files are written before the writer locks
+        are taken, so writers wait only for the manifest."""
+        with self._checkpoint_lock:
+            self.refresh()
+            snapshot = self._snapshot
+            if snapshot.generation == self._checkpointed:
                 return False
-            self._write_checkpoint(self._snapshot)
+            self._save_segments(snapshot)
+            with self._exclusive():
+                self._write_checkpoint(snapshot)
             return True
 
     def _tokens(self, article: Article, passage: Passage) -> list[str]:

@@ -453,7 +453,7 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
 @click.option("--articles", default=400, show_default=True, type=click.IntRange(0))
 @click.option(
     "--sizes",
-    default="2000,20000",
+    default="0,2000,20000",
     show_default=True,
     help="Corpus sizes (passages) for the write-cost trend, comma-separated; empty to skip.",
 )
@@ -468,11 +468,14 @@ def bench_writes(
 ) -> None:
     """Measure readers during writes, ingest speed and the cost of one write by corpus size.
 
-    Starts `qa serve` on loopback from CHECKOUT; asks /api/search and /healthz in a loop while
-    ARTICLES articles go in through POST /api/articles:bulk and then through `qa ingest` in
-    another process; reports their latencies and failures, passages/s, and how soon the other
-    process's last article is found. Then PUTs small articles into synthetic corpora of each
-    size (random vectors stand in for embeddings) and reports the median cost.
+    Measures the model alone on ARTICLES articles' passages and sentences (the floor), then
+    starts `qa serve` on loopback from CHECKOUT and sends ARTICLES articles through POST
+    /api/articles:bulk with nothing else running (passages/s), the next ARTICLES while threads
+    ask /api/search and /healthz in a loop, and the next ARTICLES through `qa ingest` in another
+    process, again with the readers asking; reports their latencies and failures and how soon the
+    other process's last article is found. Then PUTs small articles into synthetic corpora of
+    each size (0: the bundled article alone; random vectors stand in for embeddings) and reports
+    the median cost.
 
     \b
     Example:

@@ -358,6 +358,10 @@ def write_cost(
         corpus = Corpus(data_dir, model, dimension, refresh_seconds=0)
         fake = RandomEmbedder(model, dimension)
         corpus.add_articles((synthetic(i) for i in range(size // 2)), fake, batch_articles=2000)
+        # Merged now, so that the server's background merge of the corpus's batches does not
+        # share the CPU with the writes being measured.
+        while corpus.merge():
+            pass
         corpus.close()
         with server(checkout, data_dir, work / f"server-{size}.log") as (url, _):
             passages = request(f"{url}/readyz")[1]["passages"]

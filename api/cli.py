@@ -458,13 +458,24 @@ def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
     help="Corpus sizes (passages) for the write-cost trend, comma-separated; empty to skip.",
 )
 @click.option(
+    "--engine-sizes",
+    default="",
+    help="Corpus sizes (passages) at which to time the index engine alone, in this process "
+    "(no model, no HTTP), comma-separated.",
+)
+@click.option(
     "--work-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Keep data directories and server logs here (default: a temporary folder).",
 )
 def bench_writes(
-    checkout: Path, corpus: Path, articles: int, sizes: str, work_dir: Path | None
+    checkout: Path,
+    corpus: Path,
+    articles: int,
+    sizes: str,
+    engine_sizes: str,
+    work_dir: Path | None,
 ) -> None:
     """Measure readers during writes, ingest speed and the cost of one write by corpus size.
 
@@ -481,16 +492,21 @@ def bench_writes(
     Example:
         qa bench-writes --articles 400 --sizes 2000,20000,200000
         qa bench-writes --checkout ../older-version --sizes 2000
+        qa bench-writes --articles 0 --sizes "" --engine-sizes 26,2000,20000,200000
     """
     from qa.benchmark import run
 
     settings = Settings()
     try:
         counts = [int(s) for s in sizes.split(",") if s.strip()]
+        engine = [int(s) for s in engine_sizes.split(",") if s.strip()]
     except ValueError as exc:
-        raise click.BadParameter(f"sizes must be integers: {sizes!r}") from exc
+        raise click.BadParameter(f"sizes must be integers: {sizes!r} {engine_sizes!r}") from exc
     dimension = 384  # all-MiniLM-L6-v2
-    for line in run(checkout, corpus, articles, counts, settings.model_name, dimension, work_dir):
+    lines = run(
+        checkout, corpus, articles, counts, settings.model_name, dimension, work_dir, engine
+    )
+    for line in lines:
         click.echo(line)
 
 

@@ -220,9 +220,7 @@ def visible(url: str, article_id: str, title: str) -> bool:
     return status == 200 and bool(body["citations"])
 
 
-def readers_during_writes(
-    checkout: Path, corpus: Path, articles: int, work: Path
-) -> Iterator[str]:
+def readers_during_writes(checkout: Path, corpus: Path, articles: int, work: Path) -> Iterator[str]:
     """Readers while a bulk ingest runs through the API, then while ``qa ingest`` writes from
     another process; ingest throughput; how soon the other process's writes are found."""
     data_dir = work / "data"
@@ -388,6 +386,37 @@ def write_cost(
         )
 
 
+def engine_write_cost(
+    sizes: Sequence[int], work: Path, model: str, dimension: int
+) -> Iterator[str]:
+    """The index engine alone, in this process: adding and deleting one small article on
+    synthetic corpora of about ``sizes`` passages (random vectors; no model, no HTTP), so what
+    is measured is the write path's own cost: commit, segment, snapshot swap."""
+    fake = RandomEmbedder(model, dimension)
+    for size in sizes:
+        corpus = Corpus(work / f"engine-{size}", model, dimension, refresh_seconds=0)
+        corpus.add_articles((synthetic(i) for i in range(size // 2)), fake, batch_articles=2000)
+        while corpus.merge():
+            pass
+        adds, deletes = [], []
+        for n in range(12):
+            note = Article(id=f"note-{n}", title=f"Short note {n}", text=f"Ferry {n} sailed.")
+            started = time.perf_counter()
+            corpus.add_articles([note], fake)
+            adds.append(time.perf_counter() - started)
+        for n in range(12):
+            started = time.perf_counter()
+            corpus.delete_article(f"note-{n}")
+            deletes.append(time.perf_counter() - started)
+        passages = corpus.snapshot.passage_count
+        corpus.close()
+        yield (
+            f"{passages:>7} passages: add one article median "
+            f"{1000 * statistics.median(adds[2:]):.1f} ms, delete one median "
+            f"{1000 * statistics.median(deletes[2:]):.1f} ms"
+        )
+
+
 def run(
     checkout: Path,
     corpus: Path,
@@ -396,6 +425,7 @@ def run(
     model: str,
     dimension: int,
     work: Path | None = None,
+    engine_sizes: Sequence[int] = (),
 ) -> Iterator[str]:
     """Every figure, as lines of text, as they are measured."""
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
@@ -408,3 +438,6 @@ def run(
         if sizes:
             yield "write cost by corpus size (synthetic articles, random vectors):"
             yield from write_cost(checkout, sizes, base / "writes", model, dimension)
+        if engine_sizes:
+            yield "the engine alone by corpus size (synthetic articles, random vectors):"
+            yield from engine_write_cost(engine_sizes, base / "engine", model, dimension)

@@ -319,6 +319,14 @@ class Corpus:
         self._saved = {e["name"]: e for e in manifest.get("segments", [])}
         return int(manifest.get("generation", -1)), saved
 
+    def _replayable(self, base: int, generation: int) -> bool:
+        """Whether the change log holds every commit after ``base`` up to ``generation`` (call
+        inside ``db.reading()``): a state at ``base`` can then be brought up to date."""
+        if base == generation:
+            return True
+        oldest = self.db.oldest_change()
+        return base < generation and oldest is not None and oldest <= base + 1
+
     def _load(self, use_checkpoint: bool = True) -> Snapshot:
         """The snapshot of everything committed: the checkpoint's segments, less what changed
         since, plus the changed articles read from the database; without a usable checkpoint,
@@ -326,11 +334,7 @@ class Corpus:
         checkpoint = self._saved_segments() if use_checkpoint else None
         with self.db.reading():
             generation = self.db.generation
-            oldest = self.db.oldest_change()
-            if checkpoint is not None and (
-                checkpoint[0] > generation
-                or (checkpoint[0] < generation and (oldest is None or oldest > checkpoint[0] + 1))
-            ):
+            if checkpoint is not None and not self._replayable(checkpoint[0], generation):
                 log.warning("checkpoint does not match the database's log; rebuilding")
                 checkpoint = None
             if checkpoint is None:
@@ -496,8 +500,7 @@ class Corpus:
             return False
         with self.db.reading():
             generation = self.db.generation
-            oldest = self.db.oldest_change()
-            if generation < current or oldest is None or oldest > current + 1:
+            if not self._replayable(current, generation):
                 # The change log does not reach back to our snapshot: read everything.
                 incremental = None
             else:

@@ -15,7 +15,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -188,7 +187,3 @@ class LexicalIndex:
     def known(self, term: str) -> bool:
         """Whether any live text holds the term."""
         return self.df(term) > 0
-
-    def describe(self) -> dict[str, Any]:
-        """Sizes, for logs and tests."""
-        return {"segments": len(self._views), "texts": self.size, "slots": self.slots}

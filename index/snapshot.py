@@ -99,11 +99,6 @@ class Snapshot:
         )
         self.article_count = sum(len(s.segment.articles) - len(s.deleted) for s in self.states)
 
-    @classmethod
-    def empty(cls, dimension: int) -> Snapshot:
-        """The snapshot of an empty corpus."""
-        return cls(0, (), dimension)
-
     # -- positions -----------------------------------------------------------------------------
 
     def _locate(self, position: int) -> tuple[SegmentState, int]:

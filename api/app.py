@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
+from api.observability import Metrics, RequestLogMiddleware
 from api.routes import articles, ask, conversations, health
+from api.security import SecurityHeadersMiddleware, mount_docs
 from api.services import Services, build_services
 from api.settings import Settings, get_settings
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
@@ -51,6 +55,33 @@ def _error(status: int) -> Callable[[Request, Exception], Any]:
     return handler
 
 
+# Absolute file paths stay in the server's log; a client learns what failed, not where.
+_PATH = re.compile(r"(?:/[^\s'\"/:]+){2,}/?")
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("the index cannot serve %s %s: %s", request.method, request.url.path, exc)
+    detail = _PATH.sub("<data dir>", str(exc))
+    return JSONResponse(status_code=503, content={"detail": f"the index cannot be used: {detail}"})
+
+
+async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=503, content={"detail": f"busy: {exc}"}, headers={"Retry-After": "1"}
+    )
+
+
+def _body_limit(settings: Settings) -> Callable[[str, str], int]:
+    """Uploads may be large on the write routes; every other body is small."""
+
+    def limit_for(method: str, path: str) -> int:
+        if method in ("POST", "PUT") and path.startswith("/api/articles"):
+            return settings.max_upload_bytes
+        return settings.max_body_bytes
+
+    return limit_for
+
+
 def create_app(
     settings: Settings | None = None,
     services_factory: Callable[[Settings], Services] = build_services,
@@ -72,21 +103,47 @@ def create_app(
         summary="Answers questions about news articles with quoted, cited passages.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served below from this server's own files when enabled; ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs else None,
     )
+    app.state.work = WorkLimiter(settings.max_concurrent_questions, settings.max_queued_questions)
+    metrics = Metrics(lambda: _snapshot(app))
+    app.state.metrics = metrics
+    # Outermost last: every answer, even a 413 or a 429, gets its request id, log line and
+    # headers.
+    app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
+    if settings.rate_limit:
+        app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestLogMiddleware, metrics=metrics)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(QuestionError, _error(422))
     app.add_exception_handler(InvalidArticleError, _error(422))
     app.add_exception_handler(ArticleNotFoundError, _error(404))
     app.add_exception_handler(ConversationError, _error(404))
-    app.add_exception_handler(CorpusError, _error(503))
+    app.add_exception_handler(CorpusError, _unavailable)
+    app.add_exception_handler(Busy, _busy)
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(articles.router)
     app.include_router(conversations.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.docs:
+        mount_docs(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     @app.get("/", include_in_schema=False)
     def chat_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
     return app
+
+
+def _snapshot(app: FastAPI) -> Any:
+    services = getattr(app.state, "services", None)
+    return services.corpus.snapshot if services is not None else None

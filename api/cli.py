@@ -288,7 +288,16 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         services = build_services(settings)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
-    uvicorn.run(create_app(settings, lambda _: services), host=host, port=port)
+    uvicorn.run(
+        create_app(settings, lambda _: services),
+        host=host,
+        port=port,
+        # The app logs each request as one JSON line (api.access), with its request id.
+        access_log=False,
+        # On SIGTERM: stop accepting, let requests in flight finish (a bulk ingest may take a
+        # while), then close the index, which writes its checkpoint.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
 
 
 @cli.command(name="eval")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from api.limits import WorkLimiter
+from api.observability import Metrics
 from api.services import Services
 
 
@@ -17,6 +19,24 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_work(request: Request) -> WorkLimiter:
+    """Where questions wait for a free slot of model work."""
+    work: WorkLimiter = request.app.state.work
+    return work
+
+
+WorkDep = Annotated[WorkLimiter, Depends(get_work)]
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def require_writer(
@@ -32,8 +52,14 @@ def require_writer(
             "'Authorization: Bearer <key>'",
         )
     scheme, _, token = (authorization or "").partition(" ")
-    expected = key.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), expected):
+    # Header values arrive as bytes read as Latin-1; a key is compared as its UTF-8 bytes, so a
+    # non-ASCII key sent as UTF-8 matches.
+    expected = key.get_secret_value().strip().encode()
+    try:
+        sent = token.strip().encode("latin-1")
+    except UnicodeEncodeError:
+        sent = b""
+    if scheme.lower() != "bearer" or not sent or not secrets.compare_digest(sent, expected):
         raise HTTPException(
             401,
             "missing or wrong API key: send 'Authorization: Bearer <key>'",

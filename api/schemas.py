@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from index.models import Article
 from qa.answer import MAX_TOP_K
 from qa.conversation.history import HistoryCitation, HistoryTurn
+from qa.errors import QuestionError
 from qa.models import Answer, Citation, Filters
 
 MAX_QUESTION_CHARS = 1000
+MAX_NAME_CHARS = 200
+# Turn indexes are bounded well inside SQLite's 64-bit integers.
+MAX_TURN = 1_000_000
+
+
+def valid_text(value: str, field: str) -> str:
+    """``value`` if it can be stored: no lone surrogates (JSON may spell them, UTF-8 cannot)
+    and no NUL; raises ``ValueError`` naming the field otherwise."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{field} holds an unpaired surrogate ({exc.object[exc.start]!r} at {exc.start}):"
+            " send valid Unicode"
+        ) from exc
+    if "\x00" in value:
+        raise ValueError(f"{field} holds a NUL character")
+    return value
+
+
+def check_text(value: str, field: str) -> str:
+    """``valid_text`` for query parameters: raises the ``QuestionError`` that answers 422."""
+    try:
+        return valid_text(value, field)
+    except ValueError as exc:
+        raise QuestionError(str(exc)) from exc
 
 
 class FiltersIn(BaseModel):
@@ -20,13 +54,27 @@ class FiltersIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    article_ids: list[str] | None = Field(
+    article_ids: list[Annotated[str, Field(max_length=MAX_NAME_CHARS)]] | None = Field(
         None, min_length=1, max_length=1000, description="Only these articles."
     )
-    source: str | None = Field(None, min_length=1, description="Outlet name, any case.")
-    author: str | None = Field(None, min_length=1, description="A name in the byline, any case.")
+    source: str | None = Field(
+        None, min_length=1, max_length=MAX_NAME_CHARS, description="Outlet name, any case."
+    )
+    author: str | None = Field(
+        None, min_length=1, max_length=MAX_NAME_CHARS, description="A name in the byline."
+    )
     published_from: date | None = Field(None, description="First publication day, inclusive.")
     published_to: date | None = Field(None, description="Last publication day, inclusive.")
+
+    @field_validator("source", "author")
+    @classmethod
+    def _storable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else valid_text(value, str(info.field_name))
+
+    @field_validator("article_ids")
+    @classmethod
+    def _storable_ids(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [valid_text(v, "article_ids") for v in value]
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> FiltersIn:
@@ -66,7 +114,7 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question_has_words(cls, value: str) -> str:
-        value = value.strip()
+        value = valid_text(value.strip(), "the question")
         if not value:
             raise ValueError("the question is empty: type a question")
         if len(value) > MAX_QUESTION_CHARS:
@@ -235,7 +283,9 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    turn: int = Field(..., ge=0, description="The turn's index, as /api/ask returned it.")
+    turn: int = Field(
+        ..., ge=0, le=MAX_TURN, description="The turn's index, as /api/ask returned it."
+    )
     rating: Literal["up", "down"]
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.corpus import IndexConfig
@@ -54,6 +54,30 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         20_000_000, ge=1, description="Largest request body the write endpoints accept."
     )
+    max_body_bytes: int = Field(
+        65_536, ge=1, description="Largest request body every other endpoint accepts."
+    )
+    max_bulk_articles: int = Field(
+        5_000, ge=1, description="Most articles one POST /api/articles:bulk may hold."
+    )
+    max_line_bytes: int = Field(
+        5_000_000, ge=1, description="Longest line of a JSONL body, in bytes."
+    )
+    rate_limit: str | None = Field(
+        None,
+        description="Requests per client address on /api/ routes, e.g. '60/minute' or"
+        " '5/second'; unset: no limit.",
+    )
+    max_concurrent_questions: int = Field(
+        2, ge=1, description="Questions and searches worked on at once; more wait their turn."
+    )
+    max_queued_questions: int = Field(
+        64, ge=0, description="Questions that may wait; past this, 503 with Retry-After."
+    )
+    docs: bool = Field(True, description="Serve /docs and /openapi.json.")
+    shutdown_grace_seconds: int = Field(
+        60, ge=0, description="On SIGTERM, how long requests in flight may take to finish."
+    )
     followup_specificity: float = Field(
         4.0,
         ge=0,
@@ -72,6 +96,30 @@ class Settings(BaseSettings):
         le=1,
         description="Override the calibrated answer-probability threshold stored with the index.",
     )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, value: object) -> object:
+        # QA_API_KEY= (set but empty) must turn writes off, not accept an empty bearer token.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _rate_limit_parses(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"QA_RATE_LIMIT {value!r} is not a rate such as '60/minute' or '5/second'"
+                ) from exc
+        return value
 
     def index_config(self) -> IndexConfig:
         """How the corpus is cut and indexed."""

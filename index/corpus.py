@@ -206,7 +206,13 @@ class Corpus:
                 f"the index in {self.data_dir} was built with settings {stored_config}, but "
                 f"{config} are configured; use a new data directory or the same settings"
             )
-        manifest = self.read_manifest()
+        try:
+            manifest = self.read_manifest()
+        except CorruptIndexError as exc:
+            # The database names the model; the manifest only mirrors it, and the checkpoint
+            # it lists is rebuilt from the database below.
+            log.warning("%s; rebuilding the index from the database", exc)
+            manifest = None
         if manifest is not None and (
             manifest.get("model") != self.model_name or manifest.get("dimension") != self.dimension
         ):
@@ -305,7 +311,10 @@ class Corpus:
 
     def _saved_segments(self) -> tuple[int, list[SavedSegment]] | None:
         """The generation and segments of the checkpoint, or None when there is none usable."""
-        manifest = self.read_manifest()
+        try:
+            manifest = self.read_manifest()
+        except CorruptIndexError:
+            return None  # logged by _check_model
         if not manifest or manifest.get("format") != MANIFEST_FORMAT:
             return None
         try:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep, WriterDep
+from api.deps import MetricsDep, ServicesDep, WriterDep
 from api.schemas import (
     ArticleDetail,
     ArticleIn,
@@ -72,7 +72,11 @@ async def _uploaded_article(request: Request, services: Services) -> Article:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise HTTPException(422, "upload the article as a multipart file field named 'file'")
-        items = list(read_bytes(upload.filename or "upload.txt", await upload.read()))
+        data = await upload.read()
+        # Extraction (trafilatura for HTML) is CPU work: off the event loop.
+        items = await run_in_threadpool(
+            lambda: list(read_bytes(upload.filename or "upload.txt", data))
+        )
         failures = [i for i in items if isinstance(i, SourceError)]
         if failures:
             raise HTTPException(422, f"{failures[0].source}: {failures[0].reason}")
@@ -83,7 +87,7 @@ async def _uploaded_article(request: Request, services: Services) -> Article:
         article = items[0]
         assert isinstance(article, Article)
         return article
-    return _from_json(body)
+    return await run_in_threadpool(_from_json, body)
 
 
 def _from_json(body: bytes, article_id: str | None = None) -> Article:
@@ -109,6 +113,22 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
+def _parse_bulk(body: bytes) -> tuple[list[Article], list[BulkFailure]]:
+    """The articles of a JSONL body, and the lines that could not be read."""
+    try:
+        text = decode_text(body)
+    except InvalidArticleError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    articles: list[Article] = []
+    failed: list[BulkFailure] = []
+    for item in read_jsonl(text, "body"):
+        if isinstance(item, SourceError):
+            failed.append(BulkFailure(line=int(item.source.rsplit(":", 1)[1]), reason=item.reason))
+        else:
+            articles.append(item)
+    return articles, failed
+
+
 def _result(article: Article, report: IngestReport) -> WriteResult:
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     return WriteResult(id=article.id, status=status, passages=report.passages)
@@ -121,7 +141,7 @@ def _result(article: Article, report: IngestReport) -> WriteResult:
     responses={200: {"description": "Already stored as given."}, 409: {"description": "Id taken."}},
 )
 async def create_article(
-    request: Request, response: Response, services: ServicesDep
+    request: Request, response: Response, services: ServicesDep, metrics: MetricsDep
 ) -> WriteResult:
     """Add an article from a JSON body (the JSONL fields) or an uploaded .txt/.md/.html file."""
     article = await _uploaded_article(request, services)
@@ -132,6 +152,7 @@ async def create_article(
             f"an article with id {article.id!r} exists; PUT /api/articles/{article.id} replaces it",
         )
     report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    metrics.record_ingest(report)
     if held:
         response.status_code = 200
     return _result(article, report)
@@ -139,11 +160,17 @@ async def create_article(
 
 @router.put("/{article_id}", dependencies=[WriterDep])
 async def put_article(
-    article_id: str, request: Request, response: Response, services: ServicesDep
+    article_id: str,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    metrics: MetricsDep,
 ) -> WriteResult:
     """Store the article under this id, replacing any earlier version (201 when new)."""
-    article = _from_json(await _body(request, services), article_id)
+    body = await _body(request, services)
+    article = await run_in_threadpool(_from_json, body, article_id)
     report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    metrics.record_ingest(report)
     if report.added:
         response.status_code = 201
     return _result(article, report)
@@ -160,23 +187,25 @@ def delete_article(article_id: str, services: ServicesDep) -> WriteResult:
 
 
 @router.post(":bulk", dependencies=[WriterDep])
-async def bulk_articles(request: Request, services: ServicesDep) -> BulkResult:
+async def bulk_articles(
+    request: Request, services: ServicesDep, metrics: MetricsDep
+) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
-    try:
-        text = decode_text(await _body(request, services))
-    except InvalidArticleError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    articles: list[Article] = []
-    failed: list[BulkFailure] = []
-    for item in read_jsonl(text, "body"):
-        if isinstance(item, SourceError):
-            failed.append(BulkFailure(line=int(item.source.rsplit(":", 1)[1]), reason=item.reason))
-        else:
-            articles.append(item)
+    body = await _body(request, services)
+    # Decoding and parsing megabytes of JSON is CPU work: off the event loop.
+    articles, failed = await run_in_threadpool(_parse_bulk, body)
     if not articles and not failed:
         raise HTTPException(422, "the body holds no articles: send one JSON object per line")
+    limit = services.settings.max_bulk_articles
+    if len(articles) + len(failed) > limit:
+        raise HTTPException(
+            413,
+            f"the body holds {len(articles) + len(failed)} articles; the limit per call is"
+            f" {limit}: split it into several calls",
+        )
     report = await run_in_threadpool(services.corpus.add_articles, articles, services.embedder)
+    metrics.record_ingest(report, failed=len(failed))
     return BulkResult(
         added=report.added,
         updated=report.updated,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import ValidationError
 
-from api.deps import ServicesDep
+from api.deps import ServicesDep, WorkDep
 from api.schemas import (
     MAX_QUESTION_CHARS,
     AskRequest,
@@ -16,6 +17,7 @@ from api.schemas import (
     CitationOut,
     FiltersIn,
     SearchResponse,
+    check_text,
 )
 from qa.conversation.turn import ask_in_conversation
 from qa.errors import QuestionError
@@ -24,26 +26,36 @@ from qa.models import Citation
 router = APIRouter(prefix="/api", tags=["questions"])
 
 
-# Plain ``def`` routes: FastAPI runs them in its thread pool, which keeps the model call off the
-# event loop.
-@router.post("/ask")
-def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
+# The model call runs in a worker thread, a few at a time (``WorkDep``), never on the event loop.
+@router.post(
+    "/ask",
+    responses={
+        404: {"description": "Unknown conversation id."},
+        503: {"description": "Too many questions are waiting."},
+    },
+)
+async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> AskResponse:
     """Answer a question with a sentence quoted from the articles, and cited passages."""
-    turn = ask_in_conversation(
-        services.answerer,
-        services.conversations,
-        body.question,
-        top_k=body.top_k,
-        filters=body.filters.to_filters() if body.filters else None,
-        conversation_id=body.conversation_id,
-        followup_specificity=services.settings.followup_specificity,
+    turn = await work.run(
+        partial(
+            ask_in_conversation,
+            services.answerer,
+            services.conversations,
+            body.question,
+            top_k=body.top_k,
+            filters=body.filters.to_filters() if body.filters else None,
+            conversation_id=body.conversation_id,
+            followup_specificity=services.settings.followup_specificity,
+            known_only=True,
+        )
     )
     return AskResponse.of(turn.answer, turn.conversation_id, turn.index, turn.resolved)
 
 
-@router.get("/search")
-def search(
+@router.get("/search", responses={503: {"description": "Too many questions are waiting."}})
+async def search(
     services: ServicesDep,
+    work: WorkDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="Query.")],
     k: Annotated[int, Query(ge=1, le=100, description="How many passages.")] = 10,
     article_id: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
@@ -63,8 +75,9 @@ def search(
         )
     except ValidationError as exc:
         raise QuestionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
-    hits = services.answerer.search(q, k, filters=filters.to_filters())
+    query = check_text(q.strip(), "q")
+    hits = await work.run(partial(services.answerer.search, query, k, filters=filters.to_filters()))
     return SearchResponse(
-        query=q.strip(),
+        query=query,
         citations=[CitationOut.of(Citation(rank=i + 1, hit=h)) for i, h in enumerate(hits)],
     )

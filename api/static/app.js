@@ -491,8 +491,8 @@
 
     const controller = new AbortController();
     state.pending = controller;
+    const body = { question, top_k: TOP_K, conversation_id: state.conversationId };
     try {
-      const body = { question, top_k: TOP_K, conversation_id: state.conversationId };
       if (filter) body.filters = { article_ids: [filter.id] };
       const data = await apiFetch('/api/ask', {
         method: 'POST',
@@ -509,7 +509,15 @@
       reveal(turn, 'start');
     } catch (err) {
       if (generation !== state.generation) return;
-      loading.replaceWith(errorBox(err.message));
+      if (err.status === 404 && body.conversation_id) {
+        // The server no longer holds this conversation (expired): the next question starts
+        // a new one.
+        setConversationId(null);
+        loading.replaceWith(errorBox(
+          'Your earlier conversation has expired on the server. Ask again to start a new one.'));
+      } else {
+        loading.replaceWith(errorBox(err.message));
+      }
       // Give the question back so retrying is one keypress, unless the
       // user has already started typing something else.
       if (!input.value.trim()) input.value = question;

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from qa.answer import Answerer
 from qa.conversation.followup import resolve_followup
-from qa.conversation.store import ConversationStore, Turn
+from qa.conversation.store import ConversationError, ConversationStore, Turn
 from qa.models import Answer, Filters
 
 
@@ -29,15 +29,23 @@ def ask_in_conversation(
     filters: Filters | None = None,
     conversation_id: str | None = None,
     followup_specificity: float,
+    known_only: bool = False,
 ) -> ConversationTurn:
     """Answer ``question`` as the next turn of a conversation (a new one when no id is given):
     read it after the turn before when it is a vague follow-up, answer, and store the turn.
 
     Returns the answer with the conversation id, the stored turn's index and the resolved query.
-    Raises ``QuestionError`` for an unusable question (nothing is stored then).
+    Raises ``QuestionError`` for an unusable question (nothing is stored then). With
+    ``known_only``, a given id must name a stored conversation (``ConversationError``
+    otherwise): ids are then only ever made here, random and unguessable.
     """
+    given = conversation_id
     conversation_id = conversation_id or store.new_id()
     last = store.last_turn(conversation_id)
+    if known_only and given is not None and last is None:
+        raise ConversationError(
+            f"no conversation with id {given!r}: omit conversation_id to start a new one"
+        )
     snapshot = answerer.corpus.snapshot  # one view of the corpus for the whole turn
     resolved = resolve_followup(
         question,

@@ -32,8 +32,10 @@ def test_ask_returns_cited_answer(client: TestClient) -> None:
 
 
 def test_conversation_id_is_echoed(client: TestClient) -> None:
-    body = ask(client, question="Jiang Zaidong", conversation_id="abc").json()
-    assert body["conversation_id"] == "abc"
+    first = ask(client, question="Jiang Zaidong").json()
+    body = ask(client, question="Jiang Zaidong", conversation_id=first["conversation_id"]).json()
+    assert body["conversation_id"] == first["conversation_id"]
+    assert body["turn"] == 1
 
 
 def test_unrelated_question_is_not_answered(client: TestClient) -> None:

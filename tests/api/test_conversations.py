@@ -65,9 +65,15 @@ def test_underspecified_follow_up_is_read_after_the_turn_before(client: TestClie
     assert specific["resolved_query"] == specific["question"]
 
 
-def test_client_chosen_id_and_unknown_ids(client: TestClient) -> None:
-    body = ask(client, "Jiang Zaidong", "my-chat_1")
-    assert body["conversation_id"] == "my-chat_1" and body["turn"] == 0
+def test_only_server_issued_ids_continue(client: TestClient) -> None:
+    # Ids are random and made by the server, so no one can guess another person's conversation
+    # and rate or read it.
+    chosen = client.post("/api/ask", json={"question": "Jiang Zaidong", "conversation_id": "my-1"})
+    assert chosen.status_code == 404
+    assert "omit conversation_id to start a new one" in chosen.json()["detail"]
+    issued = ask(client, "Jiang Zaidong")["conversation_id"]
+    assert len(issued) == 32
+    assert ask(client, "And CPEC?", issued)["turn"] == 1
     assert client.get("/api/conversations/nope").status_code == 404
     bad = client.post("/api/ask", json={"question": "x", "conversation_id": "no spaces!"})
     assert bad.status_code == 422

@@ -180,6 +180,19 @@ def test_damaged_checkpoint_is_rebuilt_from_the_database(
     reopened.close()
 
 
+def test_truncated_manifest_is_rebuilt_with_a_log_line(
+    corpus: Corpus, embedder: FakeEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus.close()
+    manifest = corpus.data_dir / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:20])
+    with caplog.at_level("WARNING", logger="index.corpus"):
+        again = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    assert again.snapshot.passage_count == 5
+    assert any("rebuild" in r.getMessage().lower() for r in caplog.records), caplog.text
+    again.close()
+
+
 def test_reindex_embeds_every_article_again_and_rebuild_reads_the_database(
     corpus: Corpus, embedder: FakeEmbedder
 ) -> None:

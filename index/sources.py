@@ -130,8 +130,12 @@ def decode_text(data: bytes) -> str:
 
 
 def read_jsonl(text: str, source: str) -> Iterator[Article | SourceError]:
-    """Yield one article per non-blank line, or a ``SourceError`` naming the line."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    """Yield one article per non-blank line, or a ``SourceError`` naming the line.
+
+    Lines end at newlines only (a carriage return before one is whitespace to JSON), not where
+    ``str.splitlines()`` also splits: U+2028, U+2029 and U+0085 may stand raw in a JSON string.
+    """
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{source}:{number}"

@@ -237,3 +237,13 @@ def test_bulk_ingest_goes_in_batches_and_lists_in_id_order(writer: TestClient) -
     page = writer.get("/api/articles", params={"limit": 3, "offset": 1}).json()
     assert page["total"] == 201
     assert [a["id"] for a in page["articles"]] == ["b1", "b10", "b100"]
+
+
+def test_bulk_lines_end_at_newlines_only(writer: TestClient) -> None:
+    record = {"id": "sep", "title": "Separators", "text": "One\u2028two\u2029three."}
+    body = json.dumps(record, ensure_ascii=False) + "\n{broken\n"
+    response = writer.post("/api/articles:bulk", content=body.encode("utf-8"), headers=AUTH)
+    assert response.status_code == 200
+    assert response.json()["added"] == ["sep"]
+    assert [f["line"] for f in response.json()["failed"]] == [2]
+    assert writer.get("/api/articles/sep").json()["text"] == record["text"]

@@ -55,3 +55,22 @@ def test_unsupported_file_type(tmp_path: Path) -> None:
     [error] = read_paths([path])
     assert isinstance(error, SourceError)
     assert "unsupported file type .pdf" in error.reason
+
+
+def test_jsonl_lines_end_at_newlines_only(tmp_path: Path) -> None:
+    # U+2028, U+2029 and U+0085 are legal raw characters inside JSON strings; str.splitlines()
+    # would split a record at them. Lines may end with \r\n.
+    text = "First line\u2028second line\u2029third\u0085fourth."
+    path = tmp_path / "feed.jsonl"
+    lines = [
+        json.dumps({"id": "sep", "title": "Separators", "text": text}, ensure_ascii=False),
+        json.dumps({"id": "plain", "title": "Plain", "text": "Body."}),
+        "{broken",
+    ]
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    items = list(read_paths([path]))
+    articles = [i for i in items if isinstance(i, Article)]
+    assert [a.id for a in articles] == ["sep", "plain"]
+    assert articles[0].text == "First line\u2028second line\u2029thirdfourth."
+    [error] = [i for i in items if isinstance(i, SourceError)]
+    assert error.source == f"{path}:3"

@@ -48,11 +48,17 @@ from index.checkpoint import (
 )
 from index.chunk import chunk_article
 from index.embed import Embedder, Vectors, embed_with_sentences
-from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
+from index.errors import (
+    ArticleNotFoundError,
+    CorruptIndexError,
+    IndexMismatchError,
+    InvalidArticleError,
+)
 from index.merge import MergePolicy
 from index.models import Article, Passage
 from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
+from index.sources import check_article
 from index.store import Database, StoredArticle, content_hash
 from index.text import tokenize
 from index.vectors import atomic_write_bytes
@@ -567,8 +573,9 @@ class Corpus:
 
         Articles go in batches: each is embedded with no lock held, then committed in one
         transaction and published at once, so readers see the ingest progress batch by batch and
-        an interrupted ingest keeps the batches it finished. Returns the report (the one passed
-        in, if any).
+        an interrupted ingest keeps the batches it finished. An article that cannot be stored
+        (``check_article``) is reported in ``failed`` with the reason, and the others go in.
+        Returns the report (the one passed in, if any).
         """
         if embedder.name != self.model_name or embedder.dimension != self.dimension:
             raise self._mismatch("caller", embedder.name, embedder.dimension)
@@ -577,6 +584,11 @@ class Corpus:
         report = report or IngestReport()
         todo: dict[str, Article] = {}
         for article in articles:
+            try:
+                check_article(article)
+            except InvalidArticleError as exc:
+                report.failed.append((article.id, str(exc)))
+                continue
             todo.pop(article.id, None)
             todo[article.id] = article  # a later duplicate id wins
         pending = list(todo.values())

@@ -21,6 +21,8 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_ARTICLE_CHARS = 2_000_000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 _OPTIONAL_FIELDS = ("url", "author", "published", "source", "section", "standfirst")
+# JSON can spell a lone surrogate ("\ud800"); it is no Unicode text, and nothing can encode it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,39 @@ def check_article_id(article_id: str) -> str:
             " starting with a letter or digit"
         )
     return article_id
+
+
+def check_text(name: str, value: str) -> str:
+    """Return ``value`` if it is valid Unicode text; raises ``InvalidArticleError`` naming the
+    field ``name`` when it holds a lone surrogate."""
+    found = _SURROGATE.search(value)
+    if found is not None:
+        raise InvalidArticleError(
+            f"field {name!r} holds a lone surrogate (U+{ord(found.group()):04X} at character "
+            f"{found.start()}), which is not Unicode text"
+        )
+    return value
+
+
+def check_article(article: Article) -> Article:
+    """Return the article if it can be stored: every field valid Unicode text. Raises
+    ``InvalidArticleError`` naming the field at fault otherwise."""
+    fields = [
+        ("id", article.id),
+        ("title", article.title),
+        ("text", article.text),
+        ("author", article.author),
+        ("source", article.outlet),
+        ("section", article.section),
+        ("standfirst", article.standfirst),
+        ("url", article.url),
+        ("published", article.published),
+        *(("extra", item) for pair in article.extra.items() for item in pair),
+    ]
+    for name, value in fields:
+        if value is not None:
+            check_text(name, value)
+    return article
 
 
 def derive_id(title: str, url: str | None) -> str:
@@ -65,6 +100,9 @@ def article_from_record(record: Any) -> Article:
     for key in ("id", *_OPTIONAL_FIELDS):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise InvalidArticleError(f"field {key!r} must be a string")
+    for key in ("id", "title", "text", *_OPTIONAL_FIELDS):
+        if record.get(key) is not None:
+            check_text(key, record[key])
     text = normalise_text(record["text"]).strip()
     if len(text) > MAX_ARTICLE_CHARS:
         raise InvalidArticleError(f"field 'text' is longer than {MAX_ARTICLE_CHARS} characters")

@@ -247,3 +247,19 @@ def test_bulk_lines_end_at_newlines_only(writer: TestClient) -> None:
     assert response.json()["added"] == ["sep"]
     assert [f["line"] for f in response.json()["failed"]] == [2]
     assert writer.get("/api/articles/sep").json()["text"] == record["text"]
+
+
+def test_bulk_refuses_a_line_with_a_lone_surrogate_and_stores_the_rest(
+    writer: TestClient,
+) -> None:
+    lines = [
+        json.dumps({"id": "one", "title": "One", "text": "The first article about tides."}),
+        json.dumps({"id": "two", "title": "T\ud800wo", "text": "A title that is not Unicode."}),
+        json.dumps({"id": "three", "title": "Three", "text": "The third article about winds."}),
+    ]
+    response = writer.post("/api/articles:bulk", content="\n".join(lines), headers=AUTH)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["added"] == ["one", "three"]
+    assert [f["line"] for f in body["failed"]] == [2]
+    assert "field 'title' holds a lone surrogate" in body["failed"][0]["reason"]

@@ -9,6 +9,7 @@ import pytest
 
 from index.corpus import MANIFEST_FILE, Corpus
 from index.errors import ArticleNotFoundError, IndexMismatchError
+from index.models import Article
 from index.store import Database
 from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
@@ -191,3 +192,20 @@ def test_reindex_embeds_every_article_again_and_rebuild_reads_the_database(
     assert len(after.states) == 1
     assert sorted(p.id for _, p in after.iter_passages()) == sorted(p.id for p in before)
     assert after.article_count == 5
+
+
+def test_an_article_that_cannot_be_stored_fails_alone(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    articles = [
+        Article(id="first", title="First", text="The first of three articles about tides."),
+        Article(id="broken", title="Bro\ud800ken", text="A title no encoder accepts."),
+        Article(id="last", title="Last", text="The last of three articles about tides."),
+    ]
+    report = corpus.add_articles(articles, embedder)
+    assert report.added == ["first", "last"]
+    [(source, reason)] = report.failed
+    assert source == "broken"
+    assert "field 'title' holds a lone surrogate" in reason
+    assert corpus.holds(articles[1]) is None
+    assert corpus.snapshot.article_count == 7

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from index.models import Article
 from index.sources import SourceError, read_paths
 
@@ -74,3 +76,27 @@ def test_jsonl_lines_end_at_newlines_only(tmp_path: Path) -> None:
     assert articles[0].text == "First line\u2028second line\u2029thirdfourth."
     [error] = [i for i in items if isinstance(i, SourceError)]
     assert error.source == f"{path}:3"
+
+
+@pytest.mark.parametrize("key", ["title", "text", "url", "author", "id"])
+def test_a_lone_surrogate_refuses_that_record_only(tmp_path: Path, key: str) -> None:
+    # json.loads turns the escape "\ud800" into a lone surrogate, which no encoder accepts.
+    bad = {"title": "Bad", "text": "Bad body.", key: "a\ud800b"}  # no id: one is derived
+    path = tmp_path / "feed.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in (
+                {"id": "before", "title": "Before", "text": "First."},
+                bad,
+                {"id": "after", "title": "After", "text": "Last."},
+            )
+        ),
+        encoding="utf-8",
+    )
+    assert '"a\\ud800b"' in path.read_text(encoding="utf-8")
+    items = list(read_paths([path]))
+    assert [i.id for i in items if isinstance(i, Article)] == ["before", "after"]
+    [error] = [i for i in items if isinstance(i, SourceError)]
+    assert error.source == f"{path}:2"
+    assert f"field {key!r} holds a lone surrogate" in error.reason

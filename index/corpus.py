@@ -574,8 +574,9 @@ class Corpus:
         Articles go in batches: each is embedded with no lock held, then committed in one
         transaction and published at once, so readers see the ingest progress batch by batch and
         an interrupted ingest keeps the batches it finished. An article that cannot be stored
-        (``check_article``) is reported in ``failed`` with the reason, and the others go in.
-        Returns the report (the one passed in, if any).
+        (``check_article``), or whose id an earlier article of the call has, is reported in
+        ``failed`` with the reason, and the others go in. Returns the report (the one passed in,
+        if any).
         """
         if embedder.name != self.model_name or embedder.dimension != self.dimension:
             raise self._mismatch("caller", embedder.name, embedder.dimension)
@@ -589,8 +590,11 @@ class Corpus:
             except InvalidArticleError as exc:
                 report.failed.append((article.id, str(exc)))
                 continue
-            todo.pop(article.id, None)
-            todo[article.id] = article  # a later duplicate id wins
+            if article.id in todo:  # never a silent replace of what this call brought
+                duplicate = f"duplicate id {article.id!r}: an earlier article in this ingest has it"
+                report.failed.append((article.id, f"{duplicate}; not stored"))
+                continue
+            todo[article.id] = article
         pending = list(todo.values())
         with tqdm(
             total=len(pending), unit="article", desc="ingest", disable=not progress, leave=False

@@ -263,3 +263,26 @@ def test_bulk_refuses_a_line_with_a_lone_surrogate_and_stores_the_rest(
     assert body["added"] == ["one", "three"]
     assert [f["line"] for f in body["failed"]] == [2]
     assert "field 'title' holds a lone surrogate" in body["failed"][0]["reason"]
+
+
+def test_bulk_refuses_a_repeated_id_and_keeps_the_first(writer: TestClient) -> None:
+    lines = [
+        json.dumps({"title": "Tide tables", "text": "The first article about tides."}),
+        json.dumps({"title": "Tide tables", "text": "A second article, same title, no id."}),
+    ]
+    body = writer.post("/api/articles:bulk", content="\n".join(lines), headers=AUTH).json()
+    assert body["added"] == ["tide-tables"]
+    assert body["failed"] == [
+        {
+            "line": 2,
+            "reason": "duplicate id 'tide-tables': body:1 has the same id; "
+            "give each article its own id",
+        }
+    ]
+    assert "first article" in writer.get("/api/articles/tide-tables").json()["text"]
+
+
+def test_an_id_with_a_trailing_newline_is_refused(writer: TestClient) -> None:
+    response = writer.put("/api/articles/reef%0A", json=REEF | {"id": None}, headers=AUTH)
+    assert response.status_code == 422
+    assert "article id 'reef\\n' is invalid" in response.json()["detail"]

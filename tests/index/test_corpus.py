@@ -209,3 +209,16 @@ def test_an_article_that_cannot_be_stored_fails_alone(
     assert "field 'title' holds a lone surrogate" in reason
     assert corpus.holds(articles[1]) is None
     assert corpus.snapshot.article_count == 7
+
+
+def test_a_second_article_with_the_same_id_in_one_call_is_refused(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    first = Article(id="tide", title="Tides", text="The first article about tides.")
+    second = Article(id="tide", title="Tides again", text="Another article, same id.")
+    report = corpus.add_articles([first, second], embedder)
+    assert report.added == ["tide"]
+    assert report.failed == [
+        ("tide", "duplicate id 'tide': an earlier article in this ingest has it; not stored")
+    ]
+    assert corpus.get_article("tide").text == first.text

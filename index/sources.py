@@ -56,8 +56,8 @@ def check_text(name: str, value: str) -> str:
 
 
 def check_article(article: Article) -> Article:
-    """Return the article if it can be stored: every field valid Unicode text. Raises
-    ``InvalidArticleError`` naming the field at fault otherwise."""
+    """Return the article if it can be stored: every field valid Unicode text, and some text to
+    cut into passages. Raises ``InvalidArticleError`` naming the field at fault otherwise."""
     fields = [
         ("id", article.id),
         ("title", article.title),
@@ -73,6 +73,8 @@ def check_article(article: Article) -> Article:
     for name, value in fields:
         if value is not None:
             check_text(name, value)
+    if not article.text.strip():
+        raise InvalidArticleError("field 'text' holds no text")
     return article
 
 
@@ -116,6 +118,10 @@ def article_from_record(record: Any) -> Article:
         if record.get(key) is not None:
             check_text(key, record[key])
     text = normalise_text(record["text"]).strip()
+    if not text:
+        raise InvalidArticleError(
+            "field 'text' is empty once control characters and surrounding whitespace are removed"
+        )
     if len(text) > MAX_ARTICLE_CHARS:
         raise InvalidArticleError(f"field 'text' is longer than {MAX_ARTICLE_CHARS} characters")
     title = " ".join(record["title"].split())

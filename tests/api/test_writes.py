@@ -286,3 +286,12 @@ def test_an_id_with_a_trailing_newline_is_refused(writer: TestClient) -> None:
     response = writer.put("/api/articles/reef%0A", json=REEF | {"id": None}, headers=AUTH)
     assert response.status_code == 422
     assert "article id 'reef\\n' is invalid" in response.json()["detail"]
+
+
+def test_an_article_whose_text_is_only_control_characters_is_refused(
+    writer: TestClient,
+) -> None:
+    response = writer.post("/api/articles", json={**REEF, "text": "\u0000\u0007"}, headers=AUTH)
+    assert response.status_code == 422
+    assert "field 'text' is empty" in response.json()["detail"]
+    assert writer.get("/api/articles/reef").status_code == 404

@@ -222,3 +222,12 @@ def test_a_second_article_with_the_same_id_in_one_call_is_refused(
         ("tide", "duplicate id 'tide': an earlier article in this ingest has it; not stored")
     ]
     assert corpus.get_article("tide").text == first.text
+
+
+def test_an_article_without_text_is_refused_not_stored_empty(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    report = corpus.add_articles([Article(id="blank", title="Blank", text=" \n\t ")], embedder)
+    assert report.added == []
+    assert report.failed == [("blank", "field 'text' holds no text")]
+    assert corpus.holds(Article(id="blank", title="Blank", text="")) is None

@@ -169,3 +169,13 @@ def test_titles_without_ascii_letters_derive_distinct_ids() -> None:
     assert first.id != second.id
     assert first.id == article_from_record({"title": "中国新闻", "text": "三."}).id  # stable
     check_article_id(first.id)
+
+
+def test_a_record_whose_text_is_only_control_characters_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({"id": "blank", "title": "Blank", "text": "\x00\x01\x02 \x7f"}))
+    [error] = read_paths([path])
+    assert isinstance(error, SourceError)
+    assert error.reason == (
+        "field 'text' is empty once control characters and surrounding whitespace are removed"
+    )

@@ -40,6 +40,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.checkpoint import (
+    SEGMENTS_DIR,
     SavedSegment,
     checkpoint_files_exist,
     load_segment,
@@ -61,7 +62,7 @@ from index.snapshot import SegmentState, Snapshot
 from index.sources import check_article
 from index.store import Database, StoredArticle, content_hash
 from index.text import tokenize
-from index.vectors import atomic_write_bytes
+from index.vectors import atomic_write_bytes, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,9 @@ class Corpus:
         self._checkpointed = -1  # generation of the last checkpoint written or read
         self._last_checkpoint = time.monotonic()
         with self._exclusive():
+            for folder in (self.data_dir, self.data_dir / SEGMENTS_DIR):
+                for path in remove_stale_temporaries(folder):
+                    log.info("removed %s, left by a writer that stopped mid-write", path)
             self._snapshot = self._load()
             if self._checkpointed != self._snapshot.generation:
                 self._write_checkpoint(self._snapshot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +35,33 @@ work_dir_option = click.option(
     show_default=True,
     help="Where each evaluation dataset's data directory is kept (ingested once, reused).",
 )
+
+
+# What a terminal may act on rather than show: C0 and C1 control characters (ESC and CSI start
+# commands that clear the screen or set the window title), DEL, the bidirectional formatting
+# characters that make text read otherwise than it is stored, and lone surrogates (which no
+# encoder takes). Article fields are printed with these escaped.
+_FORMAT = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_FORMAT}]")
+_UNSAFE_MULTILINE = re.compile(rf"[\x00-\x08\x0b-\x1f{_FORMAT}]")  # keeps \t and \n
+_UNSAFE_IN_JSON = re.compile(rf"[{_FORMAT}]")  # JSON writers escape C0 characters themselves
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` with the characters a terminal would act on shown as escapes (``\\x1b``,
+    ``\\u202e``); with ``multiline`` (passage text), newlines and tabs are kept."""
+    return (_UNSAFE_MULTILINE if multiline else _UNSAFE).sub(_escaped, text)
+
+
+def _printable_json(text: str) -> str:
+    """JSON text with the characters a terminal would act on written as ``\\u`` escapes, which
+    read back as the same value (they can only stand inside strings)."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _settings(data_dir: Path | None, **overrides: object) -> Settings:
@@ -112,7 +140,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> No
     finally:
         corpus.close()
     for source, reason in report.failed:
-        click.echo(f"failed: {source}: {reason}", err=True)
+        click.echo(f"failed: {_printable(source)}: {_printable(reason)}", err=True)
     click.echo(report.summary())
     if report.failed and not (report.added or report.updated or report.unchanged):
         sys.exit(1)
@@ -143,17 +171,17 @@ def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None
         services.close()
     response = AskResponse.of(answer, conversation_id="cli")
     if as_json:
-        click.echo(response.model_dump_json(indent=2))
+        click.echo(_printable_json(response.model_dump_json(indent=2)))
         return
     if response.answered:
-        click.echo(response.answer)
+        click.echo(_printable(response.answer or "", multiline=True))
     else:
         click.echo("Not in the articles. Related reading:")
     for c in response.citations:
-        byline = ", ".join(x for x in (c.author, c.outlet) if x)
-        click.echo(f"\n[{c.rank}] {c.title}" + (f" ({byline})" if byline else ""))
-        click.echo(f"    {c.article_id} chars {c.start}-{c.end}, score {c.score:.3f}")
-        click.echo(f"    {c.text}")
+        byline = _printable(", ".join(x for x in (c.author, c.outlet) if x))
+        click.echo(f"\n[{c.rank}] {_printable(c.title)}" + (f" ({byline})" if byline else ""))
+        click.echo(f"    {_printable(c.article_id)} chars {c.start}-{c.end}, score {c.score:.3f}")
+        click.echo(f"    {_printable(c.text, multiline=True)}")
 
 
 @cli.command()
@@ -183,10 +211,11 @@ def articles(data_dir: Path | None, as_json: bool) -> None:
                     "published": article.published,
                     "url": article.url,
                 }
-                click.echo(json.dumps(record, ensure_ascii=False))
+                click.echo(_printable_json(json.dumps(record, ensure_ascii=False)))
             else:
-                source = f"  ({article.outlet})" if article.outlet else ""
-                click.echo(f"{article.id}\t{passages}\t{article.title}{source}")
+                source = f"  ({_printable(article.outlet)})" if article.outlet else ""
+                title = _printable(article.title)
+                click.echo(f"{_printable(article.id)}\t{passages}\t{title}{source}")
     finally:
         corpus.close()
 

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from index.models import Article, Passage, Span
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space and a capital,
 # digit or opening quote. Regular expressions rather than a trained splitter: offsets come for free,
-# it needs no model data, and it splits thousands of abstracts per second.
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# it needs no model data, and it splits thousands of abstracts per second. A match starts only at
+# the first mark of a run and its quantifiers are possessive: a run of marks is read once, not once
+# from every mark in it, so chunking time stays linear in the text's length.
+_BOUNDARY = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = frozenset(
     (
         "mr mrs ms dr prof st jr sr gen col lt sgt capt gov sen rep rev fig figs no vs etc al eg "
         "ie inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec approx ca cf"
     ).split()
 )
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
@@ -24,10 +28,18 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at ``dot`` closes an abbreviation or an initial, not a sentence."""
     if text[dot] != ".":
         return False
-    word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot])
-    if word is None:
+    # The token is the run of ASCII letters and periods before the dot, from its first letter.
+    # Walking back from the dot reads only that run (a sentence end is followed by whitespace,
+    # so runs of different ends never overlap), where a search of text[:dot] read the whole
+    # prefix for every sentence end.
+    start = dot
+    while start > 0 and text[start - 1] in _TOKEN_CHARS:
+        start -= 1
+    while start < dot and text[start] == ".":
+        start += 1
+    if start == dot:
         return False
-    token = word.group(1)
+    token = text[start:dot]
     if len(token) == 1 and token.isupper():  # an initial: "J. Smith"
         return True
     if "." in token:  # "U.S." / "e.g."
@@ -59,6 +71,29 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[Span]:
         yield Span(start, end, text[start:end])
 
 
+def _within(text: str, span: Span, limit: int) -> Iterator[Span]:
+    """Yield ``span`` cut into pieces of at most ``limit`` characters: after the last whitespace
+    that keeps a piece within the limit, or at the limit itself in text without whitespace (CJK,
+    a long token), moved back so that no piece starts with a combining mark."""
+    start, end = span.start, span.end
+    if end - start <= limit:
+        yield span
+        return
+    while end - start > limit:
+        cut = start + limit  # text[cut] is the first character left out
+        while cut > start and not text[cut].isspace():
+            cut -= 1
+        if cut == start:  # no whitespace: cut hard, but not between a letter and its accent
+            cut = start + limit
+            while cut > start + 1 and unicodedata.combining(text[cut]):
+                cut -= 1
+        yield from _trimmed(text, start, cut)
+        start = cut
+        while text[start].isspace():  # the span ends with a non-space, so this stops
+            start += 1
+    yield from _trimmed(text, start, end)
+
+
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Return ``(start, end)`` of each paragraph: blank-line separated, or lines if none are."""
     breaks = _PARAGRAPH_BREAK if _PARAGRAPH_BREAK.search(text) else re.compile(r"\n\s*")
@@ -75,14 +110,22 @@ def chunk_article(article: Article, max_chars: int = 800, min_chars: int = 120) 
     """Cut an article into passages of whole sentences, one paragraph where it fits.
 
     A paragraph longer than ``max_chars`` is packed greedily into runs of sentences; a unit
-    shorter than ``min_chars`` is merged with the next one when the two still fit.
+    shorter than ``min_chars`` is merged with the next one when the two still fit. A sentence
+    longer than ``max_chars`` (or text with no sentence ends at all) is cut at whitespace, or
+    hard where there is none, so no passage is longer than ``max_chars``.
     """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
     if min_chars > max_chars:
         raise ValueError(f"min_chars ({min_chars}) must not exceed max_chars ({max_chars})")
     text = article.text
     units: list[list[Span]] = []  # each unit: the sentences it holds
     for p_start, p_end in paragraph_spans(text):
-        sentences = split_sentences(text, p_start, p_end)
+        sentences = [
+            piece
+            for sentence in split_sentences(text, p_start, p_end)
+            for piece in _within(text, sentence, max_chars)
+        ]
         run: list[Span] = []
         for sentence in sentences:
             if run and sentence.end - run[0].start > max_chars:

@@ -8,6 +8,7 @@ the rest is dropped.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -150,6 +151,18 @@ def slugify(value: str, max_length: int = 80) -> str:
     return slug[:max_length].rstrip("-")
 
 
+def digest(value: str) -> str:
+    """Eight hex digits of the SHA-1 of ``value``: a short, stable stand-in in ids."""
+    return hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def title_id(title: str) -> str:
+    """An id for an article known by its title alone: the title's slug, or for a title without
+    ASCII letters or digits (Chinese, say) ``article-`` and a digest, so that different titles
+    get different ids."""
+    return slugify(title) or f"article-{digest(title)}"
+
+
 def clean_page(raw: str, *, article_id: str | None = None) -> Article:
     """Parse raw page or plain/Markdown text into an ``Article`` with chrome removed.
 
@@ -194,7 +207,7 @@ def clean_page(raw: str, *, article_id: str | None = None) -> Article:
     if not paragraphs or not title:
         raise InvalidArticleError("no article body found in the text")
     return Article(
-        id=article_id or slugify(title) or "article",
+        id=article_id or title_id(title),
         title=title,
         text="\n\n".join(paragraphs),
         author=author,

@@ -40,6 +40,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.checkpoint import (
+    SEGMENTS_DIR,
     SavedSegment,
     checkpoint_files_exist,
     load_segment,
@@ -48,14 +49,20 @@ from index.checkpoint import (
 )
 from index.chunk import chunk_article
 from index.embed import Embedder, Vectors, embed_with_sentences
-from index.errors import ArticleNotFoundError, CorruptIndexError, IndexMismatchError
+from index.errors import (
+    ArticleNotFoundError,
+    CorruptIndexError,
+    IndexMismatchError,
+    InvalidArticleError,
+)
 from index.merge import MergePolicy
 from index.models import Article, Passage
 from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
+from index.sources import check_article
 from index.store import Database, StoredArticle, content_hash
 from index.text import tokenize
-from index.vectors import atomic_write_bytes
+from index.vectors import atomic_write_bytes, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +157,9 @@ class Corpus:
         self._checkpointed = -1  # generation of the last checkpoint written or read
         self._last_checkpoint = time.monotonic()
         with self._exclusive():
+            for folder in (self.data_dir, self.data_dir / SEGMENTS_DIR):
+                for path in remove_stale_temporaries(folder):
+                    log.info("removed %s, left by a writer that stopped mid-write", path)
             self._snapshot = self._load()
             if self._checkpointed != self._snapshot.generation:
                 self._write_checkpoint(self._snapshot)
@@ -576,8 +586,10 @@ class Corpus:
 
         Articles go in batches: each is embedded with no lock held, then committed in one
         transaction and published at once, so readers see the ingest progress batch by batch and
-        an interrupted ingest keeps the batches it finished. Returns the report (the one passed
-        in, if any).
+        an interrupted ingest keeps the batches it finished. An article that cannot be stored
+        (``check_article``), or whose id an earlier article of the call has, is reported in
+        ``failed`` with the reason, and the others go in. Returns the report (the one passed in,
+        if any).
         """
         if embedder.name != self.model_name or embedder.dimension != self.dimension:
             raise self._mismatch("caller", embedder.name, embedder.dimension)
@@ -586,8 +598,16 @@ class Corpus:
         report = report or IngestReport()
         todo: dict[str, Article] = {}
         for article in articles:
-            todo.pop(article.id, None)
-            todo[article.id] = article  # a later duplicate id wins
+            try:
+                check_article(article)
+            except InvalidArticleError as exc:
+                report.failed.append((article.id, str(exc)))
+                continue
+            if article.id in todo:  # never a silent replace of what this call brought
+                duplicate = f"duplicate id {article.id!r}: an earlier article in this ingest has it"
+                report.failed.append((article.id, f"{duplicate}; not stored"))
+                continue
+            todo[article.id] = article
         pending = list(todo.values())
         with tqdm(
             total=len(pending), unit="article", desc="ingest", disable=not progress, leave=False

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
-from index.clean import clean_page, normalise_text, slugify
+from index.clean import clean_page, digest, normalise_text, slugify, title_id
 from index.errors import InvalidArticleError
 from index.models import Article
 
@@ -19,8 +18,10 @@ HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_ARTICLE_CHARS = 2_000_000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,199}\Z")  # \Z: "$" lets "id\n" through
 _OPTIONAL_FIELDS = ("url", "author", "published", "source", "section", "standfirst")
+# JSON can spell a lone surrogate ("\ud800"); it is no Unicode text, and nothing can encode it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,60 @@ def check_article_id(article_id: str) -> str:
     return article_id
 
 
+def check_text(name: str, value: str) -> str:
+    """Return ``value`` if it is valid Unicode text; raises ``InvalidArticleError`` naming the
+    field ``name`` when it holds a lone surrogate."""
+    found = _SURROGATE.search(value)
+    if found is not None:
+        raise InvalidArticleError(
+            f"field {name!r} holds a lone surrogate (U+{ord(found.group()):04X} at character "
+            f"{found.start()}), which is not Unicode text"
+        )
+    return value
+
+
+def check_article(article: Article) -> Article:
+    """Return the article if it can be stored: every field valid Unicode text, and some text to
+    cut into passages. Raises ``InvalidArticleError`` naming the field at fault otherwise."""
+    fields = [
+        ("id", article.id),
+        ("title", article.title),
+        ("text", article.text),
+        ("author", article.author),
+        ("source", article.outlet),
+        ("section", article.section),
+        ("standfirst", article.standfirst),
+        ("url", article.url),
+        ("published", article.published),
+        *(("extra", item) for pair in article.extra.items() for item in pair),
+    ]
+    for name, value in fields:
+        if value is not None:
+            check_text(name, value)
+    if not article.text.strip():
+        raise InvalidArticleError("field 'text' holds no text")
+    return article
+
+
 def derive_id(title: str, url: str | None) -> str:
     """An id for an article that came without one: from its url if any, else from its title."""
     if url:
-        digest = hashlib.sha1(url.encode()).hexdigest()[:8]
-        return f"{slugify(url.split('://')[-1], 60) or 'url'}-{digest}"
-    return slugify(title) or "article"
+        return f"{slugify(url.split('://')[-1], 60) or 'url'}-{digest(url)}"
+    return title_id(title)
+
+
+def file_id(relative: PurePath) -> str | None:
+    """The id of the article in a file, from its path below the folder read (or its name):
+    the slugs of its folders and of its name's stem joined by '.', which no slug holds, so that
+    ``world/index.html``, ``sport/index.html`` and ``world-index.html`` get different ids. A
+    file at the top keeps the id of its name, or None when that has no slug (its title then
+    gives the id); below, a folder or name without a slug stands as a digest."""
+    *folders, name = relative.parts
+    stem = PurePath(name).stem
+    if not folders:
+        return slugify(stem) or None
+    joined = ".".join(slugify(part) or digest(part) for part in (*folders, stem))
+    return joined if len(joined) <= 200 else f"{joined[:191]}-{digest(str(relative))}"
 
 
 def article_from_record(record: Any) -> Article:
@@ -65,7 +114,14 @@ def article_from_record(record: Any) -> Article:
     for key in ("id", *_OPTIONAL_FIELDS):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise InvalidArticleError(f"field {key!r} must be a string")
+    for key in ("id", "title", "text", *_OPTIONAL_FIELDS):
+        if record.get(key) is not None:
+            check_text(key, record[key])
     text = normalise_text(record["text"]).strip()
+    if not text:
+        raise InvalidArticleError(
+            "field 'text' is empty once control characters and surrounding whitespace are removed"
+        )
     if len(text) > MAX_ARTICLE_CHARS:
         raise InvalidArticleError(f"field 'text' is longer than {MAX_ARTICLE_CHARS} characters")
     title = " ".join(record["title"].split())
@@ -129,60 +185,109 @@ def decode_text(data: bytes) -> str:
         ) from exc
 
 
-def read_jsonl(text: str, source: str) -> Iterator[Article | SourceError]:
-    """Yield one article per non-blank line, or a ``SourceError`` naming the line."""
-    for number, line in enumerate(text.splitlines(), start=1):
+Located = tuple[str, Article | SourceError]  # where an item was read, and the item
+
+
+def _jsonl_items(text: str, source: str) -> Iterator[Located]:
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{source}:{number}"
         try:
-            yield article_from_record(json.loads(line))
+            yield where, article_from_record(json.loads(line))
         except json.JSONDecodeError as exc:
-            yield SourceError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            yield where, SourceError(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
         except InvalidArticleError as exc:
-            yield SourceError(where, str(exc))
+            yield where, SourceError(where, str(exc))
 
 
-def read_bytes(name: str, data: bytes) -> Iterator[Article | SourceError]:
-    """Yield the articles in a file's content, its type told by ``name``'s suffix."""
+def _bytes_items(name: str, data: bytes, article_id: str | None) -> Iterator[Located]:
     suffix = Path(name).suffix.lower()
-    stem = slugify(Path(name).stem) or None
     if suffix not in SUPPORTED_SUFFIXES:
-        yield SourceError(
-            name, f"unsupported file type {suffix or '(none)'}: use .txt, .md, .html or .jsonl"
-        )
+        reason = f"unsupported file type {suffix or '(none)'}: use .txt, .md, .html or .jsonl"
+        yield name, SourceError(name, reason)
         return
     try:
         text = decode_text(data)
     except InvalidArticleError as exc:
-        yield SourceError(name, str(exc))
+        yield name, SourceError(name, str(exc))
         return
     if suffix in JSONL_SUFFIXES:
-        yield from read_jsonl(text, name)
+        yield from _jsonl_items(text, name)
         return
+    article_id = article_id or file_id(PurePath(PurePath(name).name))
     try:
         if len(text) > MAX_ARTICLE_CHARS:
             raise InvalidArticleError(f"longer than {MAX_ARTICLE_CHARS} characters")
         if suffix in HTML_SUFFIXES:
-            yield article_from_html(text, stem)
+            yield name, article_from_html(text, article_id)
         else:
-            yield clean_page(text, article_id=stem)
+            yield name, clean_page(text, article_id=article_id)
     except InvalidArticleError as exc:
-        yield SourceError(name, str(exc))
+        yield name, SourceError(name, str(exc))
 
 
-def read_file(path: Path) -> Iterator[Article | SourceError]:
-    """Yield the articles in one file, or a ``SourceError`` for each part that cannot be read."""
+def _file_items(path: Path, article_id: str | None = None) -> Iterator[Located]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        yield SourceError(str(path), f"cannot be read: {exc.strerror}")
+        yield str(path), SourceError(str(path), f"cannot be read: {exc.strerror}")
         return
-    yield from read_bytes(str(path), data)
+    yield from _bytes_items(str(path), data, article_id)
+
+
+def _unique(items: Iterable[Located]) -> Iterator[Article | SourceError]:
+    """The items, each article whose id an earlier one has turned into an error naming both
+    places: one read never silently replaces an article it read before."""
+    first: dict[str, str] = {}
+    for where, item in items:
+        if isinstance(item, Article):
+            if item.id in first:
+                item = SourceError(
+                    where,
+                    f"duplicate id {item.id!r}: {first[item.id]} has the same id; "
+                    "give each article its own id",
+                )
+            else:
+                first[item.id] = where
+        yield item
+
+
+def read_jsonl(text: str, source: str) -> Iterator[Article | SourceError]:
+    """Yield one article per non-blank line, or a ``SourceError`` naming the line (also for an
+    article whose id an earlier line has).
+
+    Lines end at newlines only (a carriage return before one is whitespace to JSON), not where
+    ``str.splitlines()`` also splits: U+2028, U+2029 and U+0085 may stand raw in a JSON string.
+    """
+    return _unique(_jsonl_items(text, source))
+
+
+def read_bytes(
+    name: str, data: bytes, article_id: str | None = None
+) -> Iterator[Article | SourceError]:
+    """Yield the articles in a file's content, its type told by ``name``'s suffix; a text or
+    HTML file's article gets ``article_id``, by default the one ``file_id`` derives from the
+    file's name."""
+    return _unique(_bytes_items(name, data, article_id))
+
+
+def read_file(path: Path, article_id: str | None = None) -> Iterator[Article | SourceError]:
+    """Yield the articles in one file, or a ``SourceError`` for each part that cannot be read."""
+    return _unique(_file_items(path, article_id))
 
 
 def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:
-    """Yield articles from files and folders (walked recursively, hidden files skipped)."""
+    """Yield articles from files and folders (walked recursively, hidden files skipped).
+
+    A file in a folder gets the id ``file_id`` derives from its path below that folder, so that
+    files of the same name in different subfolders stay apart; an id that an earlier article of
+    the same call has is reported as an error where it recurs.
+    """
+    return _unique(_path_items(paths))
+
+
+def _path_items(paths: Iterable[Path]) -> Iterator[Located]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
@@ -190,11 +295,11 @@ def read_paths(paths: Iterable[Path]) -> Iterator[Article | SourceError]:
                 hidden = any(part.startswith(".") for part in rel.parts)
                 known = child.suffix.lower() in SUPPORTED_SUFFIXES
                 if child.is_file() and known and not hidden:
-                    yield from read_file(child)
+                    yield from _file_items(child, file_id(rel))
         elif path.is_file():
-            yield from read_file(path)
+            yield from _file_items(path)
         else:
-            yield SourceError(str(path), "no such file or folder")
+            yield str(path), SourceError(str(path), "no such file or folder")
 
 
 def default_corpus_dir() -> Path:

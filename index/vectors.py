@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,12 @@ Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
 
 
+_TEMPORARY = re.compile(r"\A\..+\.tmp-(\d+)\Z")  # ".<name>.tmp-<pid>", as written below
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one
+    (and a temporary file beside it, which ``remove_stale_temporaries`` clears)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -31,6 +36,43 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    except OverflowError:  # no such process id can exist
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files of ``atomic_write_bytes`` in ``folder`` that a process which
+    no longer runs left behind (a crash between writing and renaming); returns them.
+
+    Those of this process and of other running ones are kept: another process on the same data
+    directory (a server beside a ``qa ingest``) may be writing one at this moment.
+    """
+    removed: list[Path] = []
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_file()]
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid != os.getpid() and not _running(pid):
+            path = folder / name
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 class FlatIndex:

@@ -170,3 +170,43 @@ def test_cli_serve_refuses_an_index_built_with_other_settings(tmp_path: Path, mo
     assert result.exit_code == 1
     assert "was built with settings" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_ingest_reports_bad_records_and_ask_prints_titles_safely(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    for section in ("world", "sport"):
+        (folder / section).mkdir(parents=True)
+        (folder / section / "index.txt").write_text(
+            f"{section.title()} front page\n\nThe {section} desk filed its stories.", "utf-8"
+        )
+    title = "Coral\x1b[31m reef \u202ebleaching"
+    records = [
+        {"id": "reef", "title": title, "text": "Half of the reef bleached in the heatwave."},
+        {"title": "Lone \ud800 surrogate", "text": "A title that is not Unicode."},
+        {"title": "Blank", "text": "\u0000\u0001"},
+        {"title": "Tide tables", "text": "High tide is at noon."},
+        {"title": "Tide tables", "text": "Another record, same title, no id."},
+    ]
+    feed = folder / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    result = runner.invoke(cli, ["ingest", "--data-dir", data, "--no-progress", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "added 4, updated 0, unchanged 0, failed 3" in result.output
+    assert f"failed: {feed}:2: field 'title' holds a lone surrogate" in result.output
+    assert f"failed: {feed}:3: field 'text' is empty" in result.output
+    assert f"failed: {feed}:5: duplicate id 'tide-tables'" in result.output
+    listing = runner.invoke(cli, ["articles", "--data-dir", data])
+    ids = [line.split("\t")[0] for line in listing.output.splitlines()]
+    assert ids == ["reef", "sport.index", "tide-tables", "world.index"]
+
+    question = "How much of the reef bleached?"
+    plain = runner.invoke(cli, ["ask", "--data-dir", data, question])
+    assert plain.exit_code == 0, plain.output
+    assert "[1] Coral\\x1b[31m reef \\u202ebleaching" in plain.output
+    assert "\u202e" not in plain.output
+    as_json = runner.invoke(cli, ["ask", "--data-dir", data, "--json", question])
+    assert "\u202e" not in as_json.output
+    body = json.loads(as_json.output[as_json.output.index("{") :])
+    assert body["citations"][0]["title"] == title

@@ -237,3 +237,61 @@ def test_bulk_ingest_goes_in_batches_and_lists_in_id_order(writer: TestClient) -
     page = writer.get("/api/articles", params={"limit": 3, "offset": 1}).json()
     assert page["total"] == 201
     assert [a["id"] for a in page["articles"]] == ["b1", "b10", "b100"]
+
+
+def test_bulk_lines_end_at_newlines_only(writer: TestClient) -> None:
+    record = {"id": "sep", "title": "Separators", "text": "One\u2028two\u2029three."}
+    body = json.dumps(record, ensure_ascii=False) + "\n{broken\n"
+    response = writer.post("/api/articles:bulk", content=body.encode("utf-8"), headers=AUTH)
+    assert response.status_code == 200
+    assert response.json()["added"] == ["sep"]
+    assert [f["line"] for f in response.json()["failed"]] == [2]
+    assert writer.get("/api/articles/sep").json()["text"] == record["text"]
+
+
+def test_bulk_refuses_a_line_with_a_lone_surrogate_and_stores_the_rest(
+    writer: TestClient,
+) -> None:
+    lines = [
+        json.dumps({"id": "one", "title": "One", "text": "The first article about tides."}),
+        json.dumps({"id": "two", "title": "T\ud800wo", "text": "A title that is not Unicode."}),
+        json.dumps({"id": "three", "title": "Three", "text": "The third article about winds."}),
+    ]
+    response = writer.post("/api/articles:bulk", content="\n".join(lines), headers=AUTH)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["added"] == ["one", "three"]
+    assert [f["line"] for f in body["failed"]] == [2]
+    assert "field 'title' holds a lone surrogate" in body["failed"][0]["reason"]
+
+
+def test_bulk_refuses_a_repeated_id_and_keeps_the_first(writer: TestClient) -> None:
+    lines = [
+        json.dumps({"title": "Tide tables", "text": "The first article about tides."}),
+        json.dumps({"title": "Tide tables", "text": "A second article, same title, no id."}),
+    ]
+    body = writer.post("/api/articles:bulk", content="\n".join(lines), headers=AUTH).json()
+    assert body["added"] == ["tide-tables"]
+    assert body["failed"] == [
+        {
+            "line": 2,
+            "reason": "duplicate id 'tide-tables': body:1 has the same id; "
+            "give each article its own id",
+        }
+    ]
+    assert "first article" in writer.get("/api/articles/tide-tables").json()["text"]
+
+
+def test_an_id_with_a_trailing_newline_is_refused(writer: TestClient) -> None:
+    response = writer.put("/api/articles/reef%0A", json=REEF | {"id": None}, headers=AUTH)
+    assert response.status_code == 422
+    assert "article id 'reef\\n' is invalid" in response.json()["detail"]
+
+
+def test_an_article_whose_text_is_only_control_characters_is_refused(
+    writer: TestClient,
+) -> None:
+    response = writer.post("/api/articles", json={**REEF, "text": "\u0000\u0007"}, headers=AUTH)
+    assert response.status_code == 422
+    assert "field 'text' is empty" in response.json()["detail"]
+    assert writer.get("/api/articles/reef").status_code == 404

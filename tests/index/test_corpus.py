@@ -9,6 +9,7 @@ import pytest
 
 from index.corpus import MANIFEST_FILE, Corpus
 from index.errors import ArticleNotFoundError, IndexMismatchError
+from index.models import Article
 from index.store import Database
 from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
@@ -204,3 +205,42 @@ def test_reindex_embeds_every_article_again_and_rebuild_reads_the_database(
     assert len(after.states) == 1
     assert sorted(p.id for _, p in after.iter_passages()) == sorted(p.id for p in before)
     assert after.article_count == 5
+
+
+def test_an_article_that_cannot_be_stored_fails_alone(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    articles = [
+        Article(id="first", title="First", text="The first of three articles about tides."),
+        Article(id="broken", title="Bro\ud800ken", text="A title no encoder accepts."),
+        Article(id="last", title="Last", text="The last of three articles about tides."),
+    ]
+    report = corpus.add_articles(articles, embedder)
+    assert report.added == ["first", "last"]
+    [(source, reason)] = report.failed
+    assert source == "broken"
+    assert "field 'title' holds a lone surrogate" in reason
+    assert corpus.holds(articles[1]) is None
+    assert corpus.snapshot.article_count == 7
+
+
+def test_a_second_article_with_the_same_id_in_one_call_is_refused(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    first = Article(id="tide", title="Tides", text="The first article about tides.")
+    second = Article(id="tide", title="Tides again", text="Another article, same id.")
+    report = corpus.add_articles([first, second], embedder)
+    assert report.added == ["tide"]
+    assert report.failed == [
+        ("tide", "duplicate id 'tide': an earlier article in this ingest has it; not stored")
+    ]
+    assert corpus.get_article("tide").text == first.text
+
+
+def test_an_article_without_text_is_refused_not_stored_empty(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    report = corpus.add_articles([Article(id="blank", title="Blank", text=" \n\t ")], embedder)
+    assert report.added == []
+    assert report.failed == [("blank", "field 'text' holds no text")]
+    assert corpus.holds(Article(id="blank", title="Blank", text="")) is None

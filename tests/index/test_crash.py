@@ -92,3 +92,34 @@ def test_killed_ingest_leaves_a_consistent_index(tmp_path: Path) -> None:
     assert len(report.unchanged) == counts["articles"]
     assert corpus.db.counts()["articles"] == 400
     corpus.close()
+
+
+def test_opening_removes_temporary_files_a_dead_writer_left(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    corpus = Corpus(tmp_path / "data", embedder.name, embedder.dimension, refresh_seconds=0)
+    corpus.add_articles([Article(id="a", title="A", text="Alpha text.")], embedder)
+    corpus.close()
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(finished.stdout)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    data = corpus.data_dir
+    try:
+        stale = [data / f".manifest.json.tmp-{dead}", data / "segments" / f".s1.faiss.tmp-{dead}"]
+        kept = [
+            data / f".manifest.json.tmp-{os.getpid()}",  # this process may be writing it
+            data / "segments" / f".s1.npz.tmp-{alive.pid}",  # so may a live one
+            data / "notes.tmp-draft",  # not a temporary file of ours
+        ]
+        for path in stale + kept:
+            path.write_bytes(b"partial")
+        Corpus(data, embedder.name, embedder.dimension, refresh_seconds=0).close()
+        assert [p.name for p in stale if p.exists()] == []
+        assert [p.name for p in kept if not p.exists()] == []
+    finally:
+        alive.kill()
+        alive.wait()

@@ -1,0 +1,47 @@
+"""What the CLI prints of article-supplied text cannot drive the terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from api.cli import cli
+from index.corpus import Corpus
+from index.models import Article
+from tests.fakes import FakeEmbedder
+
+# Clear the screen, a CSI (8-bit), set the window title, ring the bell, reverse the reading order.
+TITLE = "Evil\x1b[2J title\x9b31m \u202egnp.exe\x07"
+OUTLET = "Wire\x1b]0;pwned\x07"
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def data_dir_with_evil_title(tmp_path: Path) -> Path:
+    embedder = FakeEmbedder()
+    corpus = Corpus(tmp_path / "data", embedder.name, embedder.dimension, refresh_seconds=0)
+    article = Article(id="evil", title=TITLE, text="A short body.", outlet=OUTLET)
+    assert corpus.add_articles([article], embedder).added == ["evil"]
+    corpus.close()
+    return corpus.data_dir
+
+
+def test_articles_table_escapes_control_and_bidi_characters(tmp_path: Path) -> None:
+    data = data_dir_with_evil_title(tmp_path)
+    result = CliRunner().invoke(cli, ["articles", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert not UNSAFE.search(result.output)
+    assert result.output == (
+        "evil\t1\tEvil\\x1b[2J title\\x9b31m \\u202egnp.exe\\x07  (Wire\\x1b]0;pwned\\x07)\n"
+    )
+
+
+def test_articles_json_escapes_them_and_keeps_the_values(tmp_path: Path) -> None:
+    data = data_dir_with_evil_title(tmp_path)
+    result = CliRunner().invoke(cli, ["articles", "--data-dir", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    assert not UNSAFE.search(result.output)
+    record = json.loads(result.output)
+    assert (record["title"], record["source"]) == (TITLE, OUTLET)

@@ -18,6 +18,8 @@ HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_ARTICLE_CHARS = 2_000_000
+# The longest JSONL line read by default: an article at the limit above, with its fields.
+MAX_LINE_BYTES = 5_000_000
 _ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,199}\Z")  # \Z: "$" lets "id\n" through
 _OPTIONAL_FIELDS = ("url", "author", "published", "source", "section", "standfirst")
 # JSON can spell a lone surrogate ("\ud800"); it is no Unicode text, and nothing can encode it.
@@ -188,11 +190,18 @@ def decode_text(data: bytes) -> str:
 Located = tuple[str, Article | SourceError]  # where an item was read, and the item
 
 
-def _jsonl_items(text: str, source: str) -> Iterator[Located]:
+def _jsonl_items(text: str, source: str, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Located]:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{source}:{number}"
+        # Characters never outnumber UTF-8 bytes: encode only lines that could be over.
+        if len(line) > max_line_bytes or (
+            4 * len(line) > max_line_bytes
+            and len(line.encode("utf-8", "surrogatepass")) > max_line_bytes
+        ):
+            yield where, SourceError(where, f"the line is longer than {max_line_bytes} bytes")
+            continue
         try:
             yield where, article_from_record(json.loads(line))
         except json.JSONDecodeError as exc:
@@ -253,14 +262,16 @@ def _unique(items: Iterable[Located]) -> Iterator[Article | SourceError]:
         yield item
 
 
-def read_jsonl(text: str, source: str) -> Iterator[Article | SourceError]:
+def read_jsonl(
+    text: str, source: str, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[Article | SourceError]:
     """Yield one article per non-blank line, or a ``SourceError`` naming the line (also for an
-    article whose id an earlier line has).
+    article whose id an earlier line has, or a line over ``max_line_bytes``).
 
     Lines end at newlines only (a carriage return before one is whitespace to JSON), not where
     ``str.splitlines()`` also splits: U+2028, U+2029 and U+0085 may stand raw in a JSON string.
     """
-    return _unique(_jsonl_items(text, source))
+    return _unique(_jsonl_items(text, source, max_line_bytes))
 
 
 def read_bytes(

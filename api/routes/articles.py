@@ -113,7 +113,7 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-def _parse_bulk(body: bytes) -> tuple[list[Article], list[BulkFailure]]:
+def _parse_bulk(body: bytes, max_line_bytes: int) -> tuple[list[Article], list[BulkFailure]]:
     """The articles of a JSONL body, and the lines that could not be read."""
     try:
         text = decode_text(body)
@@ -121,7 +121,7 @@ def _parse_bulk(body: bytes) -> tuple[list[Article], list[BulkFailure]]:
         raise HTTPException(422, str(exc)) from exc
     articles: list[Article] = []
     failed: list[BulkFailure] = []
-    for item in read_jsonl(text, "body"):
+    for item in read_jsonl(text, "body", max_line_bytes):
         if isinstance(item, SourceError):
             failed.append(BulkFailure(line=int(item.source.rsplit(":", 1)[1]), reason=item.reason))
         else:
@@ -187,14 +187,12 @@ def delete_article(article_id: str, services: ServicesDep) -> WriteResult:
 
 
 @router.post(":bulk", dependencies=[WriterDep])
-async def bulk_articles(
-    request: Request, services: ServicesDep, metrics: MetricsDep
-) -> BulkResult:
+async def bulk_articles(request: Request, services: ServicesDep, metrics: MetricsDep) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
     body = await _body(request, services)
     # Decoding and parsing megabytes of JSON is CPU work: off the event loop.
-    articles, failed = await run_in_threadpool(_parse_bulk, body)
+    articles, failed = await run_in_threadpool(_parse_bulk, body, services.settings.max_line_bytes)
     if not articles and not failed:
         raise HTTPException(422, "the body holds no articles: send one JSON object per line")
     limit = services.settings.max_bulk_articles

@@ -117,6 +117,16 @@ def test_a_bulk_call_holds_at_most_the_configured_articles(tmp_path: Path) -> No
         assert c.get("/api/articles").json()["total"] == 1  # nothing went in
 
 
+def test_a_bulk_line_over_the_line_limit_is_reported_and_the_rest_go_in(tmp_path: Path) -> None:
+    short = json.dumps({"id": "short", "title": "Short", "text": "A short article."})
+    long = json.dumps({"id": "long", "title": "Long", "text": "word " * 100})
+    with client_with(tmp_path, api_key=KEY, max_line_bytes=200) as c:
+        body = f"{short}\n{long}"
+        report = c.post("/api/articles:bulk", content=body, headers=AUTH).json()
+        assert report["added"] == ["short"]
+        assert report["failed"] == [{"line": 2, "reason": "the line is longer than 200 bytes"}]
+
+
 # Inputs that used to answer 500
 
 

@@ -157,7 +157,8 @@ def test_chunking_properties(text: str, max_chars: int, min_share: float) -> Non
 
 def _best_seconds(texts: list[str], rounds: int = 7) -> list[float]:
     """The best of a few timings of chunking each text, the texts taking turns so that a busy
-    spell of the machine slows them alike (fewer rounds when one is already slow)."""
+    spell of the machine slows them alike (fewer rounds only when one is slow even at its best,
+    as quadratic work would be)."""
     articles = [Article(id="t", title="T", text=text) for text in texts]
     best = [float("inf")] * len(articles)
     for _ in range(rounds):
@@ -165,7 +166,7 @@ def _best_seconds(texts: list[str], rounds: int = 7) -> list[float]:
             began = time.perf_counter()
             chunk_article(article)
             best[i] = min(best[i], time.perf_counter() - began)
-        if max(best) > 0.5:
+        if max(best) > 2.0:
             break
     return best
 
@@ -190,7 +191,8 @@ def _mixed(n: int) -> str:
     ids=["dots", "initials", "spaces", "one-line", "cjk", "blank-lines", "mixed"],
 )
 def test_chunking_time_grows_linearly(make: Callable[[int], str]) -> None:
-    n = 12_500
+    # Large enough that scheduler noise on a busy machine is small beside the work.
+    n = 50_000
     small, large = _best_seconds([make(n), make(4 * n)])
     # Linear work grows about 4x; quadratic, 16x. The floor keeps timer noise on tiny times out.
-    assert large <= 8 * max(small, 0.002), f"{small:.4f}s at {n} chars, {large:.4f}s at {4 * n}"
+    assert large <= 8 * max(small, 0.005), f"{small:.4f}s at {n} chars, {large:.4f}s at {4 * n}"

@@ -12,10 +12,12 @@ WORKDIR /app
 RUN pip install --upgrade pip==26.3 \
  && pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY index ./index
 COPY qa ./qa
 COPY api ./api
-RUN pip install .
+RUN pip install . \
+ && pip install --no-deps --require-hashes -r requirements/tagger.txt
 
 RUN useradd --create-home --uid 10001 qa && mkdir -p /data && chown qa:qa /data
 USER qa

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from api.schemas import AskResponse
-from api.services import article_list, build_services, load_embedder
+from api.services import article_list, build_services, load_embedder, load_tagger
 from api.settings import Settings
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder
@@ -75,7 +75,13 @@ def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus
     if embedder is None:
         # Listing and deleting embed nothing: open the index for the model that built it.
         return Corpus.open_existing(settings.data_dir, settings.index_config())
-    return Corpus(settings.data_dir, embedder.name, embedder.dimension, settings.index_config())
+    return Corpus(
+        settings.data_dir,
+        embedder.name,
+        embedder.dimension,
+        settings.index_config(),
+        tagger=load_tagger(settings),
+    )
 
 
 @click.group()
@@ -174,6 +180,8 @@ def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None
         click.echo(_printable_json(response.model_dump_json(indent=2)))
         return
     if response.answered:
+        if response.answer_span is not None:
+            click.echo(_printable(response.answer_span.text))
         click.echo(_printable(response.answer or "", multiline=True))
     else:
         click.echo("Not in the articles. Related reading:")

@@ -164,12 +164,26 @@ class CitationOut(BaseModel):
         )
 
 
+class AnswerSpanOut(BaseModel):
+    """The exact answer inside the answer sentence; offsets into the highlighted citation's
+    article text, so ``text == article.text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
 class AskResponse(BaseModel):
     """The answer sentence (null when the articles do not hold one) and the citations."""
 
     question: str
     answered: bool
     answer: str | None
+    answer_span: AnswerSpanOut | None = Field(
+        None,
+        description="The exact answer (a name, a date, a number, an expansion...) inside the"
+        " answer sentence, when the question asks for one and the sentence holds it.",
+    )
     citations: list[CitationOut]
     conversation_id: str
     turn: int = Field(description="This turn's index in the conversation, from 0.")
@@ -186,6 +200,9 @@ class AskResponse(BaseModel):
             question=answer.question,
             answered=answer.answered,
             answer=answer.text,
+            answer_span=None
+            if answer.span is None
+            else AnswerSpanOut(start=answer.span.start, end=answer.span.end, text=answer.span.text),
             citations=[CitationOut.of(c) for c in answer.citations],
             conversation_id=conversation_id,
             turn=turn,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from api.settings import Settings
 from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
 from index.embed import Embedder, SentenceTransformerEmbedder
+from index.entities import EntityTagger, spacy_tagger
 from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
@@ -43,6 +44,11 @@ class Services:
 def load_embedder(settings: Settings) -> Embedder:
     """Load the sentence-transformers model named by the settings (seconds, once per process)."""
     return SentenceTransformerEmbedder(model_path=settings.model_path, name=settings.model_name)
+
+
+def load_tagger(settings: Settings) -> EntityTagger | None:
+    """The entity tagger for ingest (spaCy, loaded once per process), unless turned off."""
+    return spacy_tagger() if settings.entities else None
 
 
 def ingest_default_corpus(corpus: Corpus, embedder: Embedder) -> IngestReport:
@@ -90,7 +96,13 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
     embedder = embedder or load_embedder(settings)
-    corpus = Corpus(settings.data_dir, embedder.name, embedder.dimension, settings.index_config())
+    corpus = Corpus(
+        settings.data_dir,
+        embedder.name,
+        embedder.dimension,
+        settings.index_config(),
+        tagger=load_tagger(settings),
+    )
     if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)
         log.info("new data directory: ingested the default corpus (%s)", report.summary())

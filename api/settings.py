@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     title_context: bool = Field(
         True, description="Index each passage with its article's title in front."
     )
+    entities: bool = Field(
+        True,
+        description="Tag named entities at ingest (spaCy), for answers of the kind a question"
+        " asks for and the exact answer span.",
+    )
     retrieval_method: Literal["dense", "bm25", "hybrid"] = Field(
         "hybrid", description="How passages are ranked."
     )

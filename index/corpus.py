@@ -49,6 +49,7 @@ from index.checkpoint import (
 )
 from index.chunk import chunk_article
 from index.embed import Embedder, Vectors, embed_with_sentences
+from index.entities import EntityTagger
 from index.errors import (
     ArticleNotFoundError,
     CorruptIndexError,
@@ -56,7 +57,7 @@ from index.errors import (
     InvalidArticleError,
 )
 from index.merge import MergePolicy
-from index.models import Article, Passage
+from index.models import Article, Entity, Passage
 from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
 from index.sources import check_article
@@ -134,8 +135,11 @@ class Corpus:
         refresh_seconds: float = 0.5,
         checkpoint_seconds: float = 60.0,
         merge_policy: MergePolicy | None = None,
+        tagger: EntityTagger | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        # Tags each new passage's named entities at ingest; None stores passages without them.
+        self.tagger = tagger
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -573,6 +577,17 @@ class Corpus:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def _tagged(self, passages: list[Passage]) -> list[Passage]:
+        """The passages with their entities, offsets moved into the article text."""
+        assert self.tagger is not None
+        found = self.tagger.tag([p.text for p in passages])
+        return [
+            replace(
+                p, entities=tuple(Entity(p.start + e.start, p.start + e.end, e.label) for e in es)
+            )
+            for p, es in zip(passages, found, strict=True)
+        ]
+
     def add_articles(
         self,
         articles: Iterable[Article],
@@ -637,6 +652,8 @@ class Corpus:
             return
         config = self.config
         chunked = [(a, chunk_article(a, config.max_chars, config.min_chars)) for a in fresh]
+        if self.tagger is not None:
+            chunked = [(a, self._tagged(ps)) for a, ps in chunked]
         texts = [config.indexed_text(a, p) for a, ps in chunked for p in ps]
         # Sentence offsets within each indexed text (it may start with the title).
         spans = []

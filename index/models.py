@@ -35,6 +35,16 @@ class Span:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A named entity: ``[start, end)`` offsets (into the text that was tagged, or, once stored
+    with a passage, into the article text) and its OntoNotes label, e.g. ``PERSON``."""
+
+    start: int
+    end: int
+    label: str
+
+
 @dataclass(frozen=True)
 class Passage:
     """A retrievable unit: one paragraph, part of a long one, or a few short ones merged."""
@@ -46,3 +56,5 @@ class Passage:
     end: int
     text: str
     sentences: tuple[Span, ...] = ()
+    # Tagged at ingest when a tagger is configured; offsets into the article text.
+    entities: tuple[Entity, ...] = ()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from index.models import Article, Passage, Span
+from index.models import Article, Entity, Passage, Span
 
 Vectors = npt.NDArray[np.float32]
 
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS passages (
     ordinal INTEGER NOT NULL,
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    entities TEXT  -- JSON [[start, end, label], ...], offsets into the article text
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
 CREATE TABLE IF NOT EXISTS sentences (
@@ -102,9 +103,17 @@ class Database:
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.executescript(_SCHEMA)
+        self._migrate()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Bring a store written by an earlier version up to this schema."""
+        columns = {r["name"] for r in self._writer.execute("PRAGMA table_info(passages)")}
+        if "entities" not in columns:
+            # Passages stored before entities were tagged have none until re-ingested.
+            self._writer.execute("ALTER TABLE passages ADD COLUMN entities TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -256,8 +265,8 @@ class Database:
             passages, passage_vectors, sentence_vectors, strict=True
         ):
             cur = conn.execute(
-                'INSERT INTO passages(id, article_id, ordinal, start, "end", vector)'
-                " VALUES (?,?,?,?,?,?)",
+                'INSERT INTO passages(id, article_id, ordinal, start, "end", vector, entities)'
+                " VALUES (?,?,?,?,?,?,?)",
                 (
                     passage.id,
                     article.id,
@@ -265,6 +274,9 @@ class Database:
                     passage.start,
                     passage.end,
                     np.asarray(vector, dtype=np.float32).tobytes(),
+                    json.dumps([[e.start, e.end, e.label] for e in passage.entities])
+                    if passage.entities
+                    else None,
                 ),
             )
             rowid = int(cur.lastrowid or 0)
@@ -323,8 +335,9 @@ class Database:
         pvec, svec = ("p.vector", "s.vector") if with_vectors else ("NULL", "NULL")
         width = dimension if with_vectors else 0
         prow = conn.execute(
-            f'SELECT p.rowid, p.id, p.article_id, p.ordinal, p.start, p."end", {pvec} AS vector'
-            f" FROM passages p JOIN articles a ON a.id = p.article_id {where} ORDER BY p.rowid",
+            f'SELECT p.rowid, p.id, p.article_id, p.ordinal, p.start, p."end", {pvec} AS vector,'
+            " p.entities FROM passages p JOIN articles a ON a.id = p.article_id"
+            f" {where} ORDER BY p.rowid",
             args,
         ).fetchall()
         srow = conn.execute(
@@ -362,6 +375,7 @@ class Database:
                         sentences=tuple(
                             Span(s["start"], s["end"], text[s["start"] : s["end"]]) for s in sents
                         ),
+                        entities=_entities(r["entities"]),
                     )
                 )
                 sentence_vectors.append(_vectors([s["vector"] for s in sents], width))
@@ -375,6 +389,12 @@ class Database:
                 )
             )
         return out
+
+
+def _entities(stored: str | None) -> tuple[Entity, ...]:
+    if not stored:
+        return ()
+    return tuple(Entity(int(a), int(b), str(label)) for a, b, label in json.loads(stored))
 
 
 def _vectors(blobs: Sequence[bytes], dimension: int) -> Vectors:

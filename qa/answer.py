@@ -90,23 +90,25 @@ class Answerer:
         found = self.retrieve(resolved or question, top_k, filters, snapshot)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
-        picked = self.picker.pick(found.snapshot, found.query, hits) if answered else None
+        picked = (
+            self.picker.pick(found.snapshot, found.query, hits, question) if answered else None
+        )
         citations = tuple(
             Citation(
                 rank=i + 1,
                 hit=hit,
-                highlight=picked[1] if picked is not None and picked[0] == i else None,
+                highlight=picked.sentence if picked is not None and picked.index == i else None,
             )
             for i, hit in enumerate(hits)
         )
         if picked is None:
             return Answer(question=question, answered=False, text=None, citations=citations)
-        index, sentence = picked
         return Answer(
             question=question,
             answered=True,
-            text=quoted(sentence.text, rank=index + 1),
+            text=quoted(picked.sentence.text, rank=picked.index + 1),
             citations=citations,
+            span=picked.span,
         )
 
 

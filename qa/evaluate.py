@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import string
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from qa.answer import Answerer
+from qa.answertype import answer_type
 from qa.conversation.followup import resolve_followup
 from qa.datasets import Conversation, Dataset, EvalQuery
 from qa.retrieve import Method, article_ranking
@@ -151,10 +154,12 @@ class Evaluator:
             covered.append(recall(articles, query.relevant, len(articles)))
         return DiversityScores(cap, k, _mean(distinct), _mean(covered))
 
-    def answer_accuracy(self, limit: int | None = None) -> tuple[int, float]:
-        """Share of answerable queries whose ``answer`` holds an answer span."""
+    def answers(self, limit: int | None = None) -> AnswerScores:
+        """How often the answer sentence holds an answer span, and how exact ``answer_span``
+        is (SQuAD's exact match and token F1), over the answerable queries, also by the
+        answer type read from each question."""
         queries = [q for q in self.dataset.queries if q.answerable and q.answers][:limit]
-        right = 0
+        rows: list[tuple[str, bool, bool, float, bool]] = []
         for query in queries:
             answer = self.answerer.ask(query.text)
             text = answer.text or ""
@@ -164,8 +169,70 @@ class Evaluator:
                 if article_id
                 else judged_spans(query, "\n".join(self._texts.values()))
             )
-            right += answer.answered and _contains_span(text, spans)
-        return len(queries), right / len(queries) if queries else 0.0
+            found = answer.span.text if answer.span is not None else None
+            kind = answer_type(query.text)
+            rows.append(
+                (
+                    kind.name if kind is not None else "other",
+                    answer.answered and _contains_span(text, spans),
+                    found is not None and max(exact_match(found, a) for a in query.answers),
+                    max(token_f1(found, a) for a in query.answers) if found is not None else 0.0,
+                    found is not None,
+                )
+            )
+        by_type = {
+            name: _answer_scores([r for r in rows if r[0] == name])
+            for name in sorted({r[0] for r in rows})
+        }
+        return replace(_answer_scores(rows), by_type=by_type)
+
+
+def _answer_scores(rows: Sequence[tuple[str, bool, bool, float, bool]]) -> AnswerScores:
+    return AnswerScores(
+        queries=len(rows),
+        sentence_holds=_mean(float(r[1]) for r in rows),
+        span_found=_mean(float(r[4]) for r in rows),
+        span_exact=_mean(float(r[2]) for r in rows),
+        span_f1=_mean(r[3] for r in rows),
+    )
+
+
+def _normalise(text: str) -> list[str]:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, as tokens."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return [w for w in text.split() if w not in ("a", "an", "the")]
+
+
+_PUNCTUATION = frozenset(string.punctuation) | frozenset("‘’“”–—")
+
+
+def exact_match(found: str, truth: str) -> bool:
+    """Whether the two answers are the same once normalised (SQuAD's exact match)."""
+    return _normalise(found) == _normalise(truth)
+
+
+def token_f1(found: str, truth: str) -> float:
+    """SQuAD's token F1 of a found answer against a true one."""
+    a, b = _normalise(found), _normalise(truth)
+    common = sum((Counter(a) & Counter(b)).values())
+    if not a or not b or not common:
+        return float(a == b)
+    precision, recall_ = common / len(a), common / len(b)
+    return 2 * precision * recall_ / (precision + recall_)
+
+
+@dataclass
+class AnswerScores:
+    """The answer a person reads, over answerable queries: the share whose answer sentence
+    holds an answer span; of ``answer_span``, the share found at all, its exact match and token
+    F1 against the answers (0 when none was found); per answer type in ``by_type``."""
+
+    queries: int
+    sentence_holds: float
+    span_found: float
+    span_exact: float
+    span_f1: float
+    by_type: dict[str, AnswerScores] = field(default_factory=dict)
 
 
 @dataclass

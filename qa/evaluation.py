@@ -21,6 +21,7 @@ from index.sources import default_corpus_dir
 from qa.answer import Answerer
 from qa.datasets import Dataset, load_beir, load_followups, load_gold, load_squad
 from qa.evaluate import (
+    AnswerScores,
     DiversityScores,
     Evaluator,
     FollowupScores,
@@ -69,8 +70,7 @@ class DatasetResult:
     passages: int
     retrieval: list[RetrievalScores] = field(default_factory=list)
     diversity: list[DiversityScores] = field(default_factory=list)
-    answer_queries: int = 0
-    answer_accuracy: float | None = None
+    answers: AnswerScores | None = None
     refusal: RefusalScores | None = None
     followups: FollowupScores | None = None
     seconds: float = 0.0
@@ -115,7 +115,7 @@ def run_evaluation(
             if dataset.kind == "beir":
                 result.diversity = [evaluator.diversity(cap) for cap in (None, 2, 1)]
             if dataset.kind in ("gold", "squad"):
-                result.answer_queries, result.answer_accuracy = evaluator.answer_accuracy()
+                result.answers = evaluator.answers()
             followups_path = EVAL_DIR / "gold" / f"{dataset.name}_followups.jsonl"
             if dataset.kind == "gold" and followups_path.exists():
                 result.followups = followup_recall(
@@ -189,9 +189,12 @@ def format_table(report: dict[str, Any]) -> str:
     lines.append("")
     for r in report["datasets"]:
         parts = [f"{r.name}: {r.articles} articles, {r.passages} passages, {r.seconds:.0f} s"]
-        if r.answer_accuracy is not None:
+        if r.answers is not None:
+            a = r.answers
             parts.append(
-                f"answer sentence holds the span {r.answer_accuracy:.3f} ({r.answer_queries} q)"
+                f"answer sentence holds the span {a.sentence_holds:.3f} ({a.queries} q); "
+                f"answer_span found {a.span_found:.3f}, exact {a.span_exact:.3f}, "
+                f"F1 {a.span_f1:.3f}"
             )
         if r.refusal is not None:
             parts.append(_refusal_line(r.refusal))
@@ -208,6 +211,19 @@ def format_table(report: dict[str, Any]) -> str:
                 f"relevant covered {d.article_recall:.3f}"
             )
         lines.append("; ".join(parts))
+    for r in report["datasets"]:
+        if r.answers is None or not r.answers.by_type:
+            continue
+        lines.append("")
+        lines.append(
+            f"{r.name} by answer type: {'type':<13} {'queries':>7} {'sentence':>8} "
+            f"{'found':>6} {'exact':>6} {'F1':>6}"
+        )
+        for name, t in r.answers.by_type.items():
+            lines.append(
+                f"{'':<{len(r.name) + 17}}{name:<13} {t.queries:>7} {t.sentence_holds:>8.3f} "
+                f"{t.span_found:>6.3f} {t.span_exact:>6.3f} {t.span_f1:>6.3f}"
+            )
     cross = report["cross_domain_refusal"]
     if cross is not None:
         lines.append("squad answerable vs scifact claims: " + _refusal_line(cross))

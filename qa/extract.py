@@ -3,46 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from index.models import Span
 from index.snapshot import Snapshot
+from qa.answertype import answer_type
 from qa.models import Hit
 from qa.retrieve import Query
+from qa.span import answer_span
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The answer sentence: which hit it is in, the sentence, and the exact answer inside it
+    when the question wants a kind of answer the sentence holds."""
+
+    index: int
+    sentence: Span
+    span: Span | None
 
 
 class SentencePicker:
     """Picks the sentence that best answers among the first ``passages`` hits.
 
     A sentence scores its cosine to the question (from the sentence vectors stored at ingest, so
-    no model call) plus ``overlap_weight`` times the share of the question's words it holds,
-    each word weighted by its IDF in the corpus, so rare words count and common ones barely do.
+    no model call), plus ``overlap_weight`` times the share of the question's words it holds,
+    each word weighted by its IDF in the corpus, so rare words count and common ones barely do,
+    plus ``type_weight`` when it holds an answer of the kind the question wants (a person for
+    "who", a date for "when"...: ``qa.answertype``), found among the entities tagged at ingest.
     """
 
-    def __init__(self, passages: int = 3, overlap_weight: float = 0.4) -> None:
+    def __init__(
+        self, passages: int = 3, overlap_weight: float = 0.4, type_weight: float = 0.15
+    ) -> None:
         if passages < 1:
             raise ValueError(f"passages must be at least 1, got {passages}")
         if overlap_weight < 0:
             raise ValueError(f"overlap_weight must not be negative, got {overlap_weight}")
+        if type_weight < 0:
+            raise ValueError(f"type_weight must not be negative, got {type_weight}")
+
         self.passages = passages
         self.overlap_weight = overlap_weight
+        self.type_weight = type_weight
 
     def pick(
-        self, snapshot: Snapshot, query: Query, hits: Sequence[Hit]
-    ) -> tuple[int, Span] | None:
-        """Return ``(index into hits, sentence)`` of the best sentence, or None without hits."""
+        self, snapshot: Snapshot, query: Query, hits: Sequence[Hit], question: str | None = None
+    ) -> Pick | None:
+        """The best sentence among the hits, or None without hits. ``question`` is what the
+        person asked (the answer type is read from it; default: the query's text)."""
+        asked = question if question is not None else query.text
+        kind = answer_type(asked)
         idf = {t: snapshot.lexical.idf(t) for t in set(query.terms)}
         total = sum(idf.values())
         vector = np.asarray(query.vector, dtype=np.float32)
-        best: tuple[float, int, Span] | None = None
+        best: tuple[float, Pick] | None = None
         for i, hit in enumerate(hits[: self.passages]):
             cosines = snapshot.sentence_vectors(hit.position) @ vector
             terms = snapshot.sentence_terms(hit.position)
             for sentence, cosine, words in zip(hit.passage.sentences, cosines, terms, strict=True):
                 shared = idf.keys() & words
                 overlap = sum(idf[t] for t in shared) / total if total else 0.0
+                span = answer_span(asked, kind, sentence, hit.passage.entities)
                 score = float(cosine) + self.overlap_weight * overlap
+                if span is not None:
+                    score += self.type_weight
                 if best is None or score > best[0]:
-                    best = (score, i, sentence)
-        return None if best is None else (best[1], best[2])
+                    best = (score, Pick(i, sentence, span))
+        return None if best is None else best[1]

@@ -94,3 +94,6 @@ class Answer:
     answered: bool
     text: str | None
     citations: tuple[Citation, ...]
+    # The exact answer inside the answer sentence (a name, a date, an expansion...), offsets
+    # into the text of the article the highlighted citation quotes; None when none is found.
+    span: Span | None = None

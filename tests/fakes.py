@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from index.embed import Vectors
+from index.models import Entity
 from index.text import tokenize
 
 
@@ -43,3 +45,19 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> Vectors:
         return self.embed_passages([text])[0]
+
+
+class FakeTagger:
+    """Tags each run of capitalised words as a PERSON and each number as CARDINAL: enough to
+    check that entities are stored and moved into article offsets."""
+
+    name = "fake-capitals"
+
+    def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
+        return [
+            [
+                Entity(m.start(), m.end(), "CARDINAL" if m.group()[0].isdigit() else "PERSON")
+                for m in re.finditer(r"\b(?:[A-Z][a-z]+(?: [A-Z][a-z]+)*|\d+)\b", text)
+            ]
+            for text in texts
+        ]

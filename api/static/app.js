@@ -328,11 +328,14 @@
 
     const author = str(citation.author).trim();
     const outlet = str(citation.outlet).trim();
-    const meta = (author || outlet)
-      ? h('p', { class: 'source-meta' },
-        author ? h('span', { class: 'source-author' }, author) : null,
-        author && outlet ? ' · ' : null,
-        outlet ? h('span', { class: 'source-outlet' }, outlet) : null)
+    const published = str(citation.published).trim();
+    const parts = [
+      author ? h('span', { class: 'source-author' }, author) : null,
+      outlet ? h('span', { class: 'source-outlet' }, outlet) : null,
+      published ? h('time', { class: 'source-date', datetime: published }, published) : null,
+    ].filter(Boolean);
+    const meta = parts.length
+      ? h('p', { class: 'source-meta' }, ...parts.flatMap((part, i) => (i ? [' · ', part] : [part])))
       : null;
 
     return h('li', { class: 'source-card' },
@@ -435,6 +438,11 @@
       reply.append(h('p', { class: 'answer answer-removed' },
         'This answer quoted an article that has been removed from the corpus.'));
     } else if (answered) {
+      // The exact answer (a name, a date, an expansion...) first, the sentence it is in below.
+      const span = data.answer_span;
+      if (span && typeof span === 'object' && str(span.text).trim()) {
+        reply.append(h('p', { class: 'answer-span' }, h('strong', {}, str(span.text))));
+      }
       reply.append(h('p', { class: 'answer' }, str(data.answer)));
     } else {
       reply.append(h('div', { class: 'not-found' },

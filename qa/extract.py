@@ -12,7 +12,7 @@ from index.snapshot import Snapshot
 from qa.answertype import answer_type
 from qa.models import Hit
 from qa.retrieve import Query
-from qa.span import answer_span
+from qa.span import find_answer
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,16 @@ class SentencePicker:
     no model call), plus ``overlap_weight`` times the share of the question's words it holds,
     each word weighted by its IDF in the corpus, so rare words count and common ones barely do,
     plus ``type_weight`` when it holds an answer of the kind the question wants (a person for
-    "who", a date for "when"...: ``qa.answertype``), found among the entities tagged at ingest.
+    "who", a date for "when"...: ``qa.answertype``), found among the entities tagged at ingest,
+    within ``type_distance`` characters of the words saying what is asked about (``qa.span``).
     """
 
     def __init__(
-        self, passages: int = 3, overlap_weight: float = 0.4, type_weight: float = 0.15
+        self,
+        passages: int = 3,
+        overlap_weight: float = 0.4,
+        type_weight: float = 0.15,
+        type_distance: int = 30,
     ) -> None:
         if passages < 1:
             raise ValueError(f"passages must be at least 1, got {passages}")
@@ -48,6 +53,7 @@ class SentencePicker:
         self.passages = passages
         self.overlap_weight = overlap_weight
         self.type_weight = type_weight
+        self.type_distance = type_distance
 
     def pick(
         self, snapshot: Snapshot, query: Query, hits: Sequence[Hit], question: str | None = None
@@ -66,9 +72,10 @@ class SentencePicker:
             for sentence, cosine, words in zip(hit.passage.sentences, cosines, terms, strict=True):
                 shared = idf.keys() & words
                 overlap = sum(idf[t] for t in shared) / total if total else 0.0
-                span = answer_span(asked, kind, sentence, hit.passage.entities)
+                found = find_answer(asked, kind, sentence, hit.passage.entities)
+                span = found[0] if found is not None else None
                 score = float(cosine) + self.overlap_weight * overlap
-                if span is not None:
+                if found is not None and found[1] <= self.type_distance:
                     score += self.type_weight
                 if best is None or score > best[0]:
                     best = (score, Pick(i, sentence, span))

@@ -23,16 +23,28 @@ def answer_span(
     """The answer to ``question`` inside ``sentence``, with offsets into the same text as the
     sentence's (the article), or None when the sentence holds nothing of the wanted ``kind``.
     ``entities`` are the tagged entities of the sentence's passage, offsets as the sentence's."""
+    found = find_answer(question, kind, sentence, entities)
+    return found[0] if found is not None else None
+
+
+def find_answer(
+    question: str, kind: AnswerType | None, sentence: Span, entities: Sequence[Entity]
+) -> tuple[Span, int] | None:
+    """``answer_span``'s answer with its distance in characters from the nearest of the
+    question's cue words in the sentence (``FAR`` when none is there): how closely the
+    sentence ties it to what was asked. An expansion is tied by construction (distance 0)."""
     if kind is None:
         return None
     if kind is EXPANSION:
-        return _expansion(question, sentence)
+        expansion = _expansion(question, sentence)
+        return (expansion, 0) if expansion is not None else None
     asked = question.lower()
     question_words = {w.lower() for w in _WORD.findall(question)}
+    cues = _cue_words(question)
     anchors = [
-        sentence.start + m.start()
+        (sentence.start + m.start(), sentence.start + m.end())
         for m in _WORD.finditer(sentence.text)
-        if m.group().lower() in question_words and len(m.group()) > 2
+        if any(m.group().lower()[:5] == c[:5] and len(m.group()) > 2 for c in cues)
     ]
     best: tuple[int, int, Entity] | None = None
     for entity in entities:
@@ -43,15 +55,41 @@ def answer_span(
         mention = _slice(sentence, entity.start, entity.end)
         if mention.lower() in asked or _named_in(mention, question_words):
             continue  # the question already names it: it is not the answer
-        # The likeliest label first, then the mention nearest the question's own words.
-        distance = min((abs(entity.start - a) for a in anchors), default=0)
+        # The likeliest label first, then the mention nearest the question's cue words.
+        distance = min(
+            (max(a - entity.end, entity.start - b, 0) for a, b in anchors), default=FAR
+        )
         key = (kind.labels.index(entity.label), distance)
         if best is None or key < best[:2]:
             best = (key[0], key[1], entity)
     if best is None:
         return None
     entity = best[2]
-    return Span(entity.start, entity.end, _slice(sentence, entity.start, entity.end))
+    return Span(entity.start, entity.end, _slice(sentence, entity.start, entity.end)), best[1]
+
+
+FAR = 10_000
+_WH_WORDS = frozenset("who whom whose when where which what how why".split())
+_STOP = frozenset(
+    "the and for are was were did does has have had that this with from into about been its "
+    "their there they them his her him she not but can could would should will".split()
+)
+
+
+def _cue_words(question: str) -> set[str]:
+    """The words that say what is asked about, "ambassador" in "Who is China's ambassador to
+    Pakistan?": lower-case words of the question, neither question words nor the commonest;
+    names are left out, since the answer is what stands beside the thing named."""
+    words = _WORD.findall(question)
+    cues = {
+        w.lower()
+        for i, w in enumerate(words)
+        if len(w) > 2
+        and (i == 0 or not w[0].isupper())
+        and w.lower() not in _WH_WORDS
+        and w.lower() not in _STOP
+    }
+    return cues or {w.lower() for w in words if len(w) > 2}
 
 
 def _named_in(mention: str, question_words: set[str]) -> bool:

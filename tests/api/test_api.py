@@ -131,3 +131,19 @@ def test_chat_page_and_openapi_are_served(client: TestClient) -> None:
     assert 'id="ask-form"' in page.text
     assert client.get("/static/app.js").status_code == 200
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_answer_span_is_the_exact_answer_at_its_offsets(client: TestClient) -> None:
+    body = ask(client, question="Who is Pakistan's foreign minister?").json()
+    span = body["answer_span"]
+    assert span is not None and span["text"] == "Ishaq Dar"
+    cited = next(c for c in body["citations"] if c["highlight"] is not None)
+    article = client.get(f"/api/articles/{cited['article_id']}").json()
+    assert article["text"][span["start"] : span["end"]] == "Ishaq Dar"
+    start, end = cited["highlight"]
+    assert start <= span["start"] < span["end"] <= end  # inside the answer sentence
+
+
+def test_no_answer_span_when_the_question_asks_for_no_kind(client: TestClient) -> None:
+    body = ask(client, question="Why are China and Pakistan at odds over security?").json()
+    assert body["answer_span"] is None

@@ -99,6 +99,12 @@ def test_question_shows_answer_and_citations(page) -> None:  # type: ignore[no-u
     expect(reply).to_contain_text("Umair Jamal")
 
 
+def test_exact_answer_is_shown_first_and_bold(page) -> None:  # type: ignore[no-untyped-def]
+    reply = ask(page, "Who is Pakistan's foreign minister?")
+    expect(reply.locator(".answer-span strong")).to_have_text("Ishaq Dar")
+    expect(reply.locator(".answer")).to_contain_text("Ishaq Dar")
+
+
 def test_citation_opens_article_with_passage_highlighted(page) -> None:  # type: ignore[no-untyped-def]
     reply = ask(page, "What did the Chinese ambassador say about the attacks?")
     reply.locator(".citation").first.click()

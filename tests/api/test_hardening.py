@@ -130,6 +130,14 @@ def test_a_turn_beyond_any_index_is_refused(writer: TestClient) -> None:
         assert "turn" in response.json()["detail"]
 
 
+def test_a_page_beyond_any_offset_is_empty(writer: TestClient) -> None:
+    for offset in (1, 2**63, 2**64):
+        response = writer.get("/api/articles", params={"offset": offset})
+        assert response.status_code == 200, offset
+        assert response.json()["articles"] == []
+        assert response.json()["total"] == 1
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -65,6 +65,14 @@ def article_from_record(record: Any) -> Article:
     for key in ("id", *_OPTIONAL_FIELDS):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise InvalidArticleError(f"field {key!r} must be a string")
+    for key in ("id", "title", "text", *_OPTIONAL_FIELDS):
+        # JSON may spell a lone surrogate ("\ud800"); UTF-8, and so the database, cannot hold it.
+        try:
+            (record.get(key) or "").encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidArticleError(
+                f"field {key!r} holds an unpaired surrogate at {exc.start}: send valid Unicode"
+            ) from exc
     text = normalise_text(record["text"]).strip()
     if len(text) > MAX_ARTICLE_CHARS:
         raise InvalidArticleError(f"field 'text' is longer than {MAX_ARTICLE_CHARS} characters")

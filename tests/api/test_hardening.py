@@ -154,6 +154,20 @@ def test_lone_surrogates_and_nul_are_refused(writer: TestClient, body: str, mess
     assert message in response.json()["detail"]
 
 
+def test_a_bulk_line_with_a_lone_surrogate_is_reported_and_the_rest_go_in(
+    writer: TestClient,
+) -> None:
+    # json.loads reads "\ud800" as a lone surrogate, which UTF-8 cannot encode: the whole call
+    # used to fail with 500 when the article was hashed.
+    bad = '{"id": "bad", "title": "Reef", "text": "Bleached\\ud800 in March."}'
+    body = bad + "\n" + json.dumps(REEF)
+    response = writer.post("/api/articles:bulk", content=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == ["reef"]
+    [failure] = response.json()["failed"]
+    assert failure["line"] == 1 and "field 'text' holds an unpaired surrogate" in failure["reason"]
+
+
 def test_a_query_string_that_is_not_utf8_is_read_not_crashed_on(writer: TestClient) -> None:
     # %ED%A0%80 is a surrogate's UTF-8-style encoding, which UTF-8 forbids.
     assert writer.get("/api/search?q=reef%ED%A0%80").status_code == 200

@@ -96,7 +96,7 @@ def _from_json(body: bytes, article_id: str | None = None) -> Article:
     except ValueError as exc:
         raise HTTPException(422, f"the body is not an article: {_first_error(exc)}") from exc
     if article_id is not None:
-        if record["id"] not in (None, article_id):
+        if record["id"] not in (None, "", article_id):
             raise HTTPException(
                 422, f"the body's id {record['id']!r} differs from the path's {article_id!r}"
             )

@@ -230,6 +230,14 @@ def test_pages_carry_the_security_headers(writer: TestClient) -> None:
         assert headers["referrer-policy"] == "no-referrer"
 
 
+def test_405_names_every_method_the_path_takes(writer: TestClient) -> None:
+    response = writer.request("PATCH", "/api/articles/reef")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PUT, DELETE"  # three routes share the path
+    assert writer.request("PATCH", "/api/articles").headers["allow"] == "GET, POST"
+    assert writer.post("/static/app.js").headers["allow"] == "GET, HEAD"
+
+
 def test_docs_are_served_from_this_server(writer: TestClient) -> None:
     page = writer.get("/docs")
     assert page.status_code == 200

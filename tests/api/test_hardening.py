@@ -238,6 +238,20 @@ def test_405_names_every_method_the_path_takes(writer: TestClient) -> None:
     assert writer.post("/static/app.js").headers["allow"] == "GET, HEAD"
 
 
+def test_the_schema_documents_the_errors_as_they_are_sent(writer: TestClient) -> None:
+    paths = writer.get("/openapi.json").json()["paths"]
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    assert paths["/api/ask"]["post"]["responses"]["422"]["content"]["application/json"] == {
+        "schema": error
+    }
+    put = paths["/api/articles/{article_id}"]["put"]
+    assert {"201", "401", "403", "413", "422"} <= set(put["responses"])
+    assert "application/json" in put["requestBody"]["content"]
+    response = writer.post("/api/ask", json={"question": ""})
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], str)
+
+
 def test_docs_are_served_from_this_server(writer: TestClient) -> None:
     page = writer.get("/docs")
     assert page.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,3 +44,16 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> Vectors:
         return self.embed_passages([text])[0]
+
+
+class SlowFakeEmbedder(FakeEmbedder):
+    """The fake embedder taking ``seconds`` over every call: an ingest that lasts long enough
+    to be interrupted."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        time.sleep(self.seconds)
+        return super().embed_passages(texts)

@@ -277,6 +277,8 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         curl -s localhost:8000/api/ask -H 'content-type: application/json' \\
              -d '{"question": "Who is China'"'"'s ambassador to Pakistan?"}'
     """
+    import signal
+
     import uvicorn
 
     from api.app import create_app
@@ -288,6 +290,9 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         services = build_services(settings)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
+    # uvicorn ends its graceful shutdown by raising SIGTERM again, which would kill the process
+    # by the signal (status 143) after a clean stop; this handler, restored by then, exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings, lambda _: services),
         host=host,

@@ -1,5 +1,6 @@
 """`qa serve` as a process, on the fake embedder slowed down: killed in the middle of a bulk
-ingest it restarts on a consistent store."""
+ingest it restarts on a consistent store; stopped with SIGTERM in the middle of one, it finishes
+the request, exits 0 and keeps every article of it."""
 
 from __future__ import annotations
 
@@ -133,5 +134,32 @@ def test_a_server_killed_mid_bulk_restarts_on_a_consistent_store(
         assert again.status_code == 200
         assert len(again.json()["unchanged"]) == len(ids)
         assert len(again.json()["added"]) == len(records) - len(ids)
+    finally:
+        server.stop()
+
+
+def test_sigterm_lets_a_bulk_call_in_flight_finish_then_exits_0(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    data_dir = tmp_path / "data"
+    records = articles(128, "term")
+    sent = {r["id"]: r for r in records}
+    server = serve(data_dir, embed_seconds=0.2)
+    call = post_bulk(pool, server.url, jsonl(records))
+    # One batch of four in: the call is in flight when the signal comes.
+    before = wait_for_commits(data_dir, BUNDLED + 32)
+    server.process.send_signal(signal.SIGTERM)
+    assert before < BUNDLED + len(records)
+    response = call.result()
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["added"]) == sorted(sent)
+    assert server.process.wait(timeout=60) == 0
+    server.stop()
+
+    server = serve(data_dir)
+    try:
+        ids = [a["id"] for a in listed(server.url) if a["id"].startswith("term-")]
+        assert sorted(ids) == sorted(sent)
+        check_whole(server.url, sent, ids)
     finally:
         server.stop()

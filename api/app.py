@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
 
 from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
 from api.observability import Metrics, RequestLogMiddleware
@@ -71,6 +72,32 @@ async def _busy(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 naming in Allow every method the path takes: Starlette names only those of the route
+    that raised, and GET, PUT and DELETE of an article are three routes."""
+    headers = getattr(exc, "headers", None) or {}
+    named = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+    # The root path as the app received it (a mount that matched has lengthened it since);
+    # mounts are left out, since they match every method and refuse inside (StaticFiles names
+    # its own).
+    scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if method in named
+        or any(r.matches({**scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return JSONResponse(
+        status_code=405,
+        content={"detail": "Method Not Allowed"},
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
 def _body_limit(settings: Settings) -> Callable[[str, str], int]:
     """Uploads may be large on the write routes; every other body is small."""
 
@@ -125,6 +152,7 @@ def create_app(
     app.add_exception_handler(ConversationError, _error(404))
     app.add_exception_handler(CorpusError, _unavailable)
     app.add_exception_handler(Busy, _busy)
+    app.add_exception_handler(405, _method_not_allowed)
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(articles.router)

@@ -314,6 +314,8 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         curl -s localhost:8000/api/ask -H 'content-type: application/json' \\
              -d '{"question": "Who is China'"'"'s ambassador to Pakistan?"}'
     """
+    import signal
+
     import uvicorn
 
     from api.app import create_app
@@ -325,6 +327,9 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
         services = build_services(settings)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
+    # uvicorn ends its graceful shutdown by raising SIGTERM again, which would kill the process
+    # by the signal (status 143) after a clean stop; this handler, restored by then, exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings, lambda _: services),
         host=host,
@@ -617,3 +622,82 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli()
+
+
+@cli.command(name="bench-load")
+@click.option("--seconds", default=60, show_default=True, type=click.IntRange(1))
+@click.option("--clients", default=6, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--write-share",
+    default=0.3,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Share of requests that write (half of them add, the rest replace or delete).",
+)
+@click.option("--url", default=None, help="Load this running server instead of starting one.")
+@click.option(
+    "--key", envvar="QA_API_KEY", default=None, help="The server's API key (with --url)."
+)
+@click.option(
+    "--questions",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help='JSONL with a "question" per line; default: the gold set, then SQuAD 2.0 dev.',
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the clients' choices.")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the started server's data directory and log here (default: a temporary folder).",
+)
+def bench_load(
+    seconds: int,
+    clients: int,
+    write_share: float,
+    url: str | None,
+    key: str | None,
+    questions: Path | None,
+    seed: int,
+    work_dir: Path | None,
+) -> None:
+    """Load a server with questions and writes at once for SECONDS, then read every write back.
+
+    Starts `qa serve` from this source tree on loopback on a new data directory (the bundled
+    article), or loads --url. CLIENTS threads each send questions (POST /api/ask, GET
+    /api/search, distinct questions) and, for the write share, PUTs of new small articles,
+    replacements and DELETEs of their own. Prints requests/s and p50/p95/p99 latency by kind,
+    the count of each status, the 5xx, and the lost writes: acknowledged writes the server does
+    not show afterwards. First measures the model encoding one question alone, the floor the
+    latencies are compared with. Exits with an error when an answer was a 5xx, a request got no
+    answer or a write was lost.
+
+    \b
+    Example:
+        qa bench-load --seconds 60 --clients 6
+        qa bench-load --url http://127.0.0.1:8000 --key "$QA_API_KEY" --seconds 30
+    """
+    from qa.loadtest import run
+
+    texts = None
+    if questions is not None:
+        with open(questions, encoding="utf-8") as fh:
+            texts = [json.loads(line)["question"] for line in fh if line.strip()]
+    report = run(
+        Path(__file__).resolve().parents[1],
+        seconds,
+        clients,
+        url=url,
+        key=key,
+        questions=texts,
+        write_share=write_share,
+        seed=seed,
+        work=work_dir,
+    )
+    for line in report.lines():
+        click.echo(line)
+    if report.server_errors or report.unanswered or report.lost:
+        raise click.ClickException(
+            f"{report.server_errors} answers were 5xx, {report.unanswered} requests got no "
+            f"answer and {len(report.lost)} writes were lost"
+        )

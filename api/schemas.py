@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -398,3 +398,52 @@ class ArticleList(BaseModel):
     limit: int
     offset: int
     articles: list[ArticleSummary]
+
+
+class FieldError(BaseModel):
+    """One field of a malformed request and what is wrong with it."""
+
+    loc: list[str | int] = Field(description='Where, e.g. ["body", "top_k"].')
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: what was wrong, in one sentence a person can act on."""
+
+    detail: str
+    errors: list[FieldError] | None = Field(
+        None, description="On 422 for a malformed request: each field at fault."
+    )
+
+
+def errors(described: dict[int, str], **extra: Any) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers: status code -> when it is sent; ``extra`` keys
+    (e.g. ``headers``) go on every one."""
+    return {
+        code: {"model": ErrorOut, "description": text, **extra} for code, text in described.items()
+    }
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+# Every /api/ route may refuse a malformed request, and the rate limit when one is set.
+API_ERRORS = {
+    **errors({422: "A malformed request: the detail names the field and the rule."}),
+    **errors(
+        {429: "Too many requests from this address (when QA_RATE_LIMIT is set)."},
+        headers=RETRY_AFTER,
+    ),
+}
+BODY_TOO_LARGE = errors({413: "The body is over the limit (QA_MAX_BODY_BYTES)."})
+# FastAPI's answer to a JSON body whose bytes are not UTF-8 (JSON that does not parse is a 422).
+BODY_NOT_TEXT = errors({400: "The body cannot be read as text: send UTF-8 JSON."})
+BUSY = errors(
+    {503: "Too many questions are waiting already: retry after Retry-After seconds."},
+    headers=RETRY_AFTER,
+)
+WRITER_ERRORS = errors(
+    {
+        401: "Missing or wrong API key: send 'Authorization: Bearer <QA_API_KEY>'.",
+        403: "Writes are off on this server: it has no QA_API_KEY.",
+    }
+)
+UPLOAD_TOO_LARGE = errors({413: "The body is over the limit (QA_MAX_UPLOAD_BYTES)."})

@@ -216,7 +216,10 @@ class Snapshot:
             yield segment.articles[article_id], last - first
 
     def article_page(self, offset: int, limit: int) -> list[tuple[Article, int]]:
-        """A page of ``iter_articles``."""
+        """A page of ``iter_articles``; empty past the end, however far (``islice`` takes no
+        offset beyond ``sys.maxsize``)."""
+        if offset >= self.article_count:
+            return []
         return list(itertools.islice(self.iter_articles(), offset, offset + limit))
 
     @cached_property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -61,3 +62,14 @@ class FakeTagger:
             ]
             for text in texts
         ]
+class SlowFakeEmbedder(FakeEmbedder):
+    """The fake embedder taking ``seconds`` over every call: an ingest that lasts long enough
+    to be interrupted."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        time.sleep(self.seconds)
+        return super().embed_passages(texts)

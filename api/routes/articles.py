@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MetricsDep, ServicesDep, WriterDep
 from api.schemas import (
+    API_ERRORS,
+    UPLOAD_TOO_LARGE,
+    WRITER_ERRORS,
     ArticleDetail,
     ArticleIn,
     ArticleList,
@@ -16,6 +19,7 @@ from api.schemas import (
     BulkFailure,
     BulkResult,
     WriteResult,
+    errors,
 )
 from api.services import Services
 from index.corpus import IngestReport
@@ -23,7 +27,38 @@ from index.errors import InvalidArticleError
 from index.models import Article
 from index.sources import SourceError, article_from_record, decode_text, read_bytes, read_jsonl
 
-router = APIRouter(prefix="/api/articles", tags=["articles"])
+router = APIRouter(prefix="/api/articles", tags=["articles"], responses=API_ERRORS)
+
+# The write routes read their bodies themselves (JSON, a file, JSON Lines), so the OpenAPI text
+# is given here; ArticleIn is the shape every one of them checks.
+_ARTICLE = ArticleIn.model_json_schema()
+_JSON_ARTICLE = {"application/json": {"schema": _ARTICLE}}
+_UPLOAD = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "file": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "A .txt, .md or .html article, or a .jsonl line.",
+                }
+            },
+            "required": ["file"],
+        }
+    }
+}
+
+
+# The bundled article's id, so that the docs' "Try it out" finds an article.
+ArticleId = Annotated[
+    str,
+    Path(description="The article's id.", examples=["diplomat-china-pakistan-ties-under-pressure"]),
+]
+
+
+def _body_doc(content: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "description": description, "content": content}}
 
 
 @router.get("")
@@ -43,8 +78,8 @@ def list_articles(
     )
 
 
-@router.get("/{article_id}", responses={404: {"description": "No such article."}})
-def get_article(article_id: str, services: ServicesDep) -> ArticleDetail:
+@router.get("/{article_id}", responses=errors({404: "No such article."}))
+def get_article(article_id: ArticleId, services: ServicesDep) -> ArticleDetail:
     """Return one article with its full text, which citation offsets point into."""
     article = services.corpus.get_article(article_id)
     _, count = services.corpus.snapshot.article(article.id) or (article, 0)
@@ -96,7 +131,7 @@ def _from_json(body: bytes, article_id: str | None = None) -> Article:
     except ValueError as exc:
         raise HTTPException(422, f"the body is not an article: {_first_error(exc)}") from exc
     if article_id is not None:
-        if record["id"] not in (None, article_id):
+        if record["id"] not in (None, "", article_id):
             raise HTTPException(
                 422, f"the body's id {record['id']!r} differs from the path's {article_id!r}"
             )
@@ -138,7 +173,20 @@ def _result(article: Article, report: IngestReport) -> WriteResult:
     "",
     status_code=201,
     dependencies=[WriterDep],
-    responses={200: {"description": "Already stored as given."}, 409: {"description": "Id taken."}},
+    responses={
+        200: {"model": WriteResult, "description": "Already stored as given."},
+        **errors(
+            {
+                400: "The upload is not valid multipart/form-data.",
+                409: "Another article holds this id: PUT replaces it.",
+            }
+        ),
+        **WRITER_ERRORS,
+        **UPLOAD_TOO_LARGE,
+    },
+    openapi_extra=_body_doc(
+        {**_JSON_ARTICLE, **_UPLOAD}, "An article as JSON, or a file uploaded as 'file'."
+    ),
 )
 async def create_article(
     request: Request, response: Response, services: ServicesDep, metrics: MetricsDep
@@ -158,9 +206,18 @@ async def create_article(
     return _result(article, report)
 
 
-@router.put("/{article_id}", dependencies=[WriterDep])
+@router.put(
+    "/{article_id}",
+    dependencies=[WriterDep],
+    responses={
+        201: {"model": WriteResult, "description": "Added: no article had this id."},
+        **WRITER_ERRORS,
+        **UPLOAD_TOO_LARGE,
+    },
+    openapi_extra=_body_doc(_JSON_ARTICLE, "The article; an id in it must be the path's."),
+)
 async def put_article(
-    article_id: str,
+    article_id: ArticleId,
     request: Request,
     response: Response,
     services: ServicesDep,
@@ -177,17 +234,32 @@ async def put_article(
 
 
 @router.delete(
-    "/{article_id}", dependencies=[WriterDep], responses={404: {"description": "No such article."}}
+    "/{article_id}",
+    dependencies=[WriterDep],
+    responses={**errors({404: "No such article."}), **WRITER_ERRORS},
 )
-def delete_article(article_id: str, services: ServicesDep) -> WriteResult:
+def delete_article(article_id: ArticleId, services: ServicesDep) -> WriteResult:
     """Delete an article; it is never cited again."""
     _, passages = services.corpus.snapshot.article(article_id) or (None, 0)
     services.corpus.delete_article(article_id)
     return WriteResult(id=article_id, status="deleted", passages=passages)
 
 
-@router.post(":bulk", dependencies=[WriterDep])
-async def bulk_articles(request: Request, services: ServicesDep, metrics: MetricsDep) -> BulkResult:
+@router.post(
+    ":bulk",
+    dependencies=[WriterDep],
+    responses={
+        **WRITER_ERRORS,
+        **errors({413: "The body is over QA_MAX_UPLOAD_BYTES or holds over QA_MAX_BULK_ARTICLES."}),
+    },
+    openapi_extra=_body_doc(
+        {"application/x-ndjson": {"schema": {"type": "array", "items": _ARTICLE}}},
+        "JSON Lines: one article object per line (the content type is not checked).",
+    ),
+)
+async def bulk_articles(
+    request: Request, services: ServicesDep, metrics: MetricsDep
+) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
     body = await _body(request, services)

@@ -11,6 +11,10 @@ from pydantic import ValidationError
 
 from api.deps import ServicesDep, WorkDep
 from api.schemas import (
+    API_ERRORS,
+    BODY_NOT_TEXT,
+    BODY_TOO_LARGE,
+    BUSY,
     MAX_QUESTION_CHARS,
     AskRequest,
     AskResponse,
@@ -18,20 +22,23 @@ from api.schemas import (
     FiltersIn,
     SearchResponse,
     check_text,
+    errors,
 )
 from qa.conversation.turn import ask_in_conversation
 from qa.errors import QuestionError
 from qa.models import Citation
 
-router = APIRouter(prefix="/api", tags=["questions"])
+router = APIRouter(prefix="/api", tags=["questions"], responses=API_ERRORS)
 
 
 # The model call runs in a worker thread, a few at a time (``WorkDep``), never on the event loop.
 @router.post(
     "/ask",
     responses={
-        404: {"description": "Unknown conversation id."},
-        503: {"description": "Too many questions are waiting."},
+        **errors({404: "Unknown conversation id."}),
+        **BODY_NOT_TEXT,
+        **BODY_TOO_LARGE,
+        **BUSY,
     },
 )
 async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> AskResponse:
@@ -52,7 +59,7 @@ async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> AskResp
     return AskResponse.of(turn.answer, turn.conversation_id, turn.index, turn.resolved)
 
 
-@router.get("/search", responses={503: {"description": "Too many questions are waiting."}})
+@router.get("/search", responses=BUSY)
 async def search(
     services: ServicesDep,
     work: WorkDep,

@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         + "\n"
     )
     subprocess.run(
-        [QA, "ingest", "--no-progress", "--data-dir", str(root / "data"), str(SEED), str(feed)],
+        [*QA, "ingest", "--no-progress", "--data-dir", str(root / "data"), str(SEED), str(feed)],
         check=True,
     )
     live = LiveServer(root / "data")
@@ -194,7 +194,7 @@ def test_history_shows_what_was_deleted_from_the_corpus_as_removed(page, server)
     reply = ask(page, "How much of the reef bleached during the March heatwave?")
     expect(reply.locator(".answer")).to_contain_text("half of the reef bleached")
     expect(reply.locator(".citation[data-article-id='reef']")).to_have_count(1)
-    subprocess.run([QA, "delete", "--data-dir", str(server.data_dir), "reef"], check=True)
+    subprocess.run([*QA, "delete", "--data-dir", str(server.data_dir), "reef"], check=True)
     page.reload()
     restored = page.locator(".reply")
     expect(restored).to_have_count(1)

@@ -140,6 +140,14 @@ def test_a_turn_beyond_any_index_is_refused(writer: TestClient) -> None:
         assert "turn" in response.json()["detail"]
 
 
+def test_a_page_beyond_any_offset_is_empty(writer: TestClient) -> None:
+    for offset in (1, 2**63, 2**64):
+        response = writer.get("/api/articles", params={"offset": offset})
+        assert response.status_code == 200, offset
+        assert response.json()["articles"] == []
+        assert response.json()["total"] == 1
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -154,6 +162,20 @@ def test_lone_surrogates_and_nul_are_refused(writer: TestClient, body: str, mess
     response = writer.post("/api/ask", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]
+
+
+def test_a_bulk_line_with_a_lone_surrogate_is_reported_and_the_rest_go_in(
+    writer: TestClient,
+) -> None:
+    # json.loads reads "\ud800" as a lone surrogate, which UTF-8 cannot encode: the whole call
+    # used to fail with 500 when the article was hashed.
+    bad = '{"id": "bad", "title": "Reef", "text": "Bleached\\ud800 in March."}'
+    body = bad + "\n" + json.dumps(REEF)
+    response = writer.post("/api/articles:bulk", content=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == ["reef"]
+    [failure] = response.json()["failed"]
+    assert failure["line"] == 1 and "field 'text' holds a lone surrogate" in failure["reason"]
 
 
 def test_a_query_string_that_is_not_utf8_is_read_not_crashed_on(writer: TestClient) -> None:
@@ -216,6 +238,28 @@ def test_pages_carry_the_security_headers(writer: TestClient) -> None:
         assert "unsafe-inline" not in csp
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_405_names_every_method_the_path_takes(writer: TestClient) -> None:
+    response = writer.request("PATCH", "/api/articles/reef")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PUT, DELETE"  # three routes share the path
+    assert writer.request("PATCH", "/api/articles").headers["allow"] == "GET, POST"
+    assert writer.post("/static/app.js").headers["allow"] == "GET, HEAD"
+
+
+def test_the_schema_documents_the_errors_as_they_are_sent(writer: TestClient) -> None:
+    paths = writer.get("/openapi.json").json()["paths"]
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    assert paths["/api/ask"]["post"]["responses"]["422"]["content"]["application/json"] == {
+        "schema": error
+    }
+    put = paths["/api/articles/{article_id}"]["put"]
+    assert {"201", "401", "403", "413", "422"} <= set(put["responses"])
+    assert "application/json" in put["requestBody"]["content"]
+    response = writer.post("/api/ask", json={"question": ""})
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], str)
 
 
 def test_docs_are_served_from_this_server(writer: TestClient) -> None:

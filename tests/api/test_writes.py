@@ -134,6 +134,13 @@ def test_bad_json_articles(writer: TestClient) -> None:
     assert "differs from the path's 'a'" in response.json()["detail"]
 
 
+def test_an_empty_id_in_the_body_is_no_id(writer: TestClient) -> None:
+    # As for POST and JSONL lines, where an empty id is derived; PUT takes the path's.
+    response = writer.put("/api/articles/reef", json={**REEF, "id": ""}, headers=AUTH)
+    assert response.status_code == 201, response.text
+    assert response.json()["id"] == "reef"
+
+
 def test_bulk_reports_failed_lines_and_stores_the_rest(writer: TestClient) -> None:
     lines = [
         json.dumps({"id": "one", "title": "One", "text": "The first article about tides."}),

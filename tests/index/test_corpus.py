@@ -51,6 +51,14 @@ def test_stored_passages_match_article_text(corpus: Corpus) -> None:
             assert article.text[sentence.start : sentence.end] == sentence.text
 
 
+def test_article_pages_in_id_order_and_empty_past_the_end(corpus: Corpus) -> None:
+    snapshot = corpus.snapshot
+    assert [a.id for a, _ in snapshot.article_page(1, 2)] == ["bread", "chess"]
+    assert snapshot.article_page(5, 10) == []
+    # Beyond sys.maxsize, where itertools.islice refuses the offset.
+    assert snapshot.article_page(2**64, 10) == []
+
+
 def test_reingesting_unchanged_articles_embeds_nothing(
     corpus: Corpus, embedder: FakeEmbedder
 ) -> None:

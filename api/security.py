@@ -3,6 +3,8 @@ the API docs served from this server rather than a CDN."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -66,11 +68,13 @@ DOCS_PAGE = """<!doctype html>
 
 
 def mount_docs(app: FastAPI) -> None:
-    """Serve Swagger UI at /docs from the ``swagger-ui-bundle`` package's files."""
-    from swagger_ui_bundle import swagger_ui_path
+    """Serve Swagger UI at /docs from the files the ``fastapi-offline`` package ships (Swagger
+    UI 5, which reads the OpenAPI 3.1 that FastAPI writes)."""
+    import fastapi_offline
 
+    assets = Path(fastapi_offline.__file__).parent / "static"
     page = DOCS_PAGE.format(title=app.title)
-    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -203,3 +203,16 @@ def test_history_shows_what_was_deleted_from_the_corpus_as_removed(page, server)
     expect(restored.locator(".source-removed")).to_contain_text("Removed from the corpus")
     expect(restored.locator(".citation")).to_have_count(4)  # the other articles still open
     expect(restored).not_to_contain_text("bleached")
+
+
+def test_api_docs_render_under_the_content_security_policy(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    # Swagger UI from this server's own files must run with no inline script and read the
+    # OpenAPI 3.1 document FastAPI writes.
+    blocked: list[str] = []
+    page.on(
+        "console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None
+    )
+    page.goto(f"{server.url}/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
+    expect(page.locator(".opblock-summary-path", has_text="/api/ask")).to_have_count(1)
+    assert blocked == []

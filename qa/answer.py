@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from index.corpus import Corpus
 from index.snapshot import Snapshot
+from qa.answertype import EXPANSION, answer_type
 from qa.errors import QuestionError
 from qa.extract import SentencePicker
 from qa.models import Answer, Citation, Filters, Hit
@@ -91,8 +92,14 @@ class Answerer:
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         picked = (
-            self.picker.pick(found.snapshot, found.query, hits, question) if answered else None
+            self.picker.pick(found.snapshot, found.query, hits, question) if hits else None
         )
+        if not answered and picked is not None and answer_type(question) is EXPANSION:
+            # "What does CPEC stand for?": an article that spells the acronym out answers it,
+            # however its cosines look to the refusal model.
+            answered = picked.span is not None
+        if not answered:
+            picked = None
         citations = tuple(
             Citation(
                 rank=i + 1,

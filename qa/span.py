@@ -117,7 +117,13 @@ def acronym_of(question: str) -> str | None:
 
 
 def _initials(words: Sequence[str]) -> str:
-    return "".join(part[0] for w in words for part in re.split(r"[-/]", w) if part).upper()
+    """"China-Pakistan Economic Corridor" → CPEC; "Tehreek-e-Taliban Pakistan" → TTP (a
+    lower-case part inside a hyphenated name is a particle, not an initial)."""
+    letters = []
+    for word in words:
+        parts = [part for part in re.split(r"[-/]", word) if part]
+        letters += [p[0] for p in parts if len(parts) == 1 or not p.islower()]
+    return "".join(letters).upper()
 
 
 def _expansion(question: str, sentence: Span) -> Span | None:

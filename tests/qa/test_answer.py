@@ -48,3 +48,28 @@ def test_unrelated_question_is_refused_but_related_passages_return(answerer: Ans
 def test_bad_questions_are_refused(answerer: Answerer, question: str, top_k: int, message: str):
     with pytest.raises(QuestionError, match=message):
         answerer.ask(question, top_k)
+
+
+def test_an_acronym_the_articles_spell_out_is_answered_though_cosines_are_low(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    from index.models import Article
+
+    corpus.add_articles(
+        [
+            Article(
+                id="corridor",
+                title="Corridor",
+                text="Work on the China-Pakistan Economic Corridor (CPEC) slowed after the attacks.",
+            )
+        ],
+        embedder,
+    )
+    never = RefusalModel(weights=(0.0, 0.0), bias=-10.0, threshold=0.5)  # refuses everything
+    answerer = Answerer(corpus, Retriever(embedder), refusal=never)
+    answer = answerer.ask("What does CPEC stand for?")
+    assert answer.answered
+    assert answer.span is not None and answer.span.text == "China-Pakistan Economic Corridor"
+    # Other questions are still refused by the model.
+    assert not answerer.ask("What slowed after the attacks?").answered
+    assert not answerer.ask("What does XYZ stand for?").answered

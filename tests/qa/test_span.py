@@ -73,3 +73,10 @@ def test_an_expansion_in_brackets_after_the_acronym() -> None:
         Span(0, len(text), text), [],
     )
     assert span is not None and span.text == "Balochistan Liberation Army"
+
+
+def test_a_particle_inside_a_hyphenated_name_is_not_an_initial() -> None:
+    text = "Groups such as the Tehreek-e-Taliban Pakistan (TTP) struck again."
+    question = "What does TTP stand for?"
+    span = answer_span(question, answer_type(question), Span(0, len(text), text), [])
+    assert span is not None and span.text == "Tehreek-e-Taliban Pakistan"

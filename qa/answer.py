@@ -91,6 +91,7 @@ class Answerer:
         found = self.retrieve(resolved or question, top_k, filters, snapshot)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
+        # Picked also when refused: a refusal is overruled for an acronym spelled out below.
         picked = (
             self.picker.pick(found.snapshot, found.query, hits, question) if hits else None
         )

@@ -49,7 +49,8 @@ class SentencePicker:
             raise ValueError(f"overlap_weight must not be negative, got {overlap_weight}")
         if type_weight < 0:
             raise ValueError(f"type_weight must not be negative, got {type_weight}")
-
+        if type_distance < 0:
+            raise ValueError(f"type_distance must not be negative, got {type_distance}")
         self.passages = passages
         self.overlap_weight = overlap_weight
         self.type_weight = type_weight

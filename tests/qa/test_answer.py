@@ -60,7 +60,7 @@ def test_an_acronym_the_articles_spell_out_is_answered_though_cosines_are_low(
             Article(
                 id="corridor",
                 title="Corridor",
-                text="Work on the China-Pakistan Economic Corridor (CPEC) slowed after the attacks.",
+                text="Work on the China-Pakistan Economic Corridor (CPEC) slowed after attacks.",
             )
         ],
         embedder,

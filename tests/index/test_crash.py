@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from index.chunk import chunk_article
-from index.corpus import DB_FILE, Corpus
+from index.corpus import Corpus
 from index.models import Article
 from tests.fakes import FakeEmbedder
+from tests.live import committed_articles
 
 ROOT = Path(__file__).parents[2]
 
@@ -39,26 +39,13 @@ corpus.add_articles(articles, embedder, batch_articles=5)
 """
 
 
-def committed(path: Path) -> int:
-    """Articles committed so far, read as any other process would."""
-    if not path.exists():
-        return 0
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
-    except sqlite3.OperationalError:  # the schema is not created yet
-        return 0
-    finally:
-        conn.close()
-
-
 def test_killed_ingest_leaves_a_consistent_index(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir)], env=env)
     deadline = time.monotonic() + 60
     # Wait until a few batches have been committed, then kill without warning.
-    while time.monotonic() < deadline and committed(data_dir / DB_FILE) < 20:
+    while time.monotonic() < deadline and committed_articles(data_dir) < 20:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()

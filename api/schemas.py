@@ -14,7 +14,9 @@ from pydantic import (
     model_validator,
 )
 
+from index.errors import InvalidArticleError
 from index.models import Article
+from index.sources import check_text as unicode_text
 from qa.answer import MAX_TOP_K
 from qa.conversation.history import HistoryCitation, HistoryTurn
 from qa.errors import QuestionError
@@ -27,17 +29,15 @@ MAX_TURN = 1_000_000
 
 
 def valid_text(value: str, field: str) -> str:
-    """``value`` if it can be stored: no lone surrogates (JSON may spell them, UTF-8 cannot)
-    and no NUL; raises ``ValueError`` naming the field otherwise."""
+    """``value`` if it can be stored: no lone surrogates (JSON may spell them, UTF-8 cannot;
+    the same check as an article's fields) and no NUL; raises ``ValueError`` naming the field
+    otherwise."""
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"{field} holds an unpaired surrogate ({exc.object[exc.start]!r} at {exc.start}):"
-            " send valid Unicode"
-        ) from exc
+        unicode_text(field, value)
+    except InvalidArticleError as exc:
+        raise ValueError(str(exc)) from exc
     if "\x00" in value:
-        raise ValueError(f"{field} holds a NUL character")
+        raise ValueError(f"field {field!r} holds a NUL character")
     return value
 
 
@@ -114,7 +114,7 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question_has_words(cls, value: str) -> str:
-        value = valid_text(value.strip(), "the question")
+        value = valid_text(value.strip(), "question")
         if not value:
             raise ValueError("the question is empty: type a question")
         if len(value) > MAX_QUESTION_CHARS:

@@ -151,9 +151,9 @@ def test_a_page_beyond_any_offset_is_empty(writer: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('{"question": "a\\ud800b"}', "the question holds an unpaired surrogate"),
-        ('{"question": "a\\udfffb"}', "the question holds an unpaired surrogate"),
-        ('{"question": "a\\u0000b"}', "the question holds a NUL character"),
+        ('{"question": "a\\ud800b"}', "field 'question' holds a lone surrogate"),
+        ('{"question": "a\\udfffb"}', "field 'question' holds a lone surrogate"),
+        ('{"question": "a\\u0000b"}', "field 'question' holds a NUL character"),
         ('{"question": "CPEC", "filters": {"source": "x\\ud800"}}', "filters.source"),
         ('{"question": "CPEC", "filters": {"article_ids": ["\\udc00"]}}', "filters.article_ids"),
     ],

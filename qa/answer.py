@@ -91,13 +91,16 @@ class Answerer:
         found = self.retrieve(resolved or question, top_k, filters, snapshot)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
-        # Picked also when refused: a refusal is overruled for an acronym spelled out below.
+        # "What does CPEC stand for?": an article that spells the acronym out answers it,
+        # however its cosines look to the refusal model, so such a question is picked for even
+        # when refused.
+        expansion = answer_type(question) is EXPANSION
         picked = (
-            self.picker.pick(found.snapshot, found.query, hits, question) if hits else None
+            self.picker.pick(found.snapshot, found.query, hits, question)
+            if hits and (answered or expansion)
+            else None
         )
-        if not answered and picked is not None and answer_type(question) is EXPANSION:
-            # "What does CPEC stand for?": an article that spells the acronym out answers it,
-            # however its cosines look to the refusal model.
+        if not answered and picked is not None:
             answered = picked.span is not None
         if not answered:
             picked = None

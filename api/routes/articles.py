@@ -1,4 +1,5 @@
-"""The stored articles."""
+"""The stored articles. Write bodies are held to ``QA_MAX_UPLOAD_BYTES`` as they are read, by
+``api.limits.BodyLimitMiddleware``."""
 
 from __future__ import annotations
 
@@ -87,21 +88,9 @@ def get_article(article_id: ArticleId, services: ServicesDep) -> ArticleDetail:
     return ArticleDetail(**summary.model_dump(), text=article.text)
 
 
-async def _body(request: Request, services: Services) -> bytes:
-    """The request body, refused with 413 when over the configured limit."""
-    limit = services.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"the body is {declared} bytes; the limit is {limit}")
-    body = await request.body()
-    if len(body) > limit:
-        raise HTTPException(413, f"the body is {len(body)} bytes; the limit is {limit}")
-    return body
-
-
 async def _uploaded_article(request: Request, services: Services) -> Article:
     """One article from a JSON body or an uploaded file (multipart field ``file``)."""
-    body = await _body(request, services)
+    body = await request.body()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
@@ -224,7 +213,7 @@ async def put_article(
     metrics: MetricsDep,
 ) -> WriteResult:
     """Store the article under this id, replacing any earlier version (201 when new)."""
-    body = await _body(request, services)
+    body = await request.body()
     article = await run_in_threadpool(_from_json, body, article_id)
     report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
     metrics.record_ingest(report)
@@ -262,7 +251,7 @@ async def bulk_articles(
 ) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
-    body = await _body(request, services)
+    body = await request.body()
     # Decoding and parsing megabytes of JSON is CPU work: off the event loop.
     articles, failed = await run_in_threadpool(_parse_bulk, body, services.settings.max_line_bytes)
     if not articles and not failed:

@@ -370,8 +370,9 @@ def evaluate(
 ) -> None:
     """Measure retrieval, answer sentences and refusals through the real pipeline.
 
-    DATASETS are gold (the bundled article's hand-written questions), squad (SQuAD 2.0 dev
-    subset), scifact (BEIR SciFact test), a BEIR folder or a SQuAD .json; default: all three.
+    DATASETS are gold (the bundled article's own questions), squad-typed (questions labelled by
+    answer type on 25 SQuAD paragraphs), squad (SQuAD 2.0 dev subset), scifact (BEIR SciFact
+    test), a BEIR folder or a SQuAD .json; default: gold, squad and scifact.
     Each is ingested once into WORK_DIR/NAME; later runs reuse it.
 
     \b
@@ -635,9 +636,7 @@ def main() -> None:
     help="Share of requests that write (half of them add, the rest replace or delete).",
 )
 @click.option("--url", default=None, help="Load this running server instead of starting one.")
-@click.option(
-    "--key", envvar="QA_API_KEY", default=None, help="The server's API key (with --url)."
-)
+@click.option("--key", envvar="QA_API_KEY", default=None, help="The server's API key (with --url).")
 @click.option(
     "--questions",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),

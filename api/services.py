@@ -18,6 +18,7 @@ from index.sources import SourceError, default_corpus_dir, read_paths
 from qa.answer import Answerer
 from qa.conversation.store import ConversationStore
 from qa.evaluation import Opener
+from qa.extract import SentencePicker
 from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
 
@@ -113,8 +114,10 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         sentence_weight=settings.sentence_weight,
         lexical_coverage=settings.lexical_coverage,
         max_per_article=settings.max_per_article,
+        recency_margin=settings.recency_margin,
     )
-    answerer = Answerer(corpus, retriever, refusal=refusal_model(corpus, settings))
+    picker = SentencePicker(recency_margin=settings.recency_margin)
+    answerer = Answerer(corpus, retriever, picker, refusal_model(corpus, settings))
     conversations = ConversationStore(
         settings.data_dir / CONVERSATIONS_FILE,
         max_turns=settings.conversation_max_turns,

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     max_per_article: int | None = Field(
         2, ge=1, description="Cap on citations from one article while others are left."
     )
+    recency_margin: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="A newer article wins a near-tie: among candidates scoring within this"
+        " margin of the best remaining one, the most recently published ranks first.",
+    )
     api_key: SecretStr | None = Field(
         None, description="Bearer token that enables the write endpoints; unset: writes are off."
     )

@@ -1,8 +1,9 @@
 """Evaluation datasets read into articles and judged queries.
 
-Three layouts: BEIR (``corpus.jsonl``, ``queries_<split>.jsonl``, ``qrels/<split>[_cited].tsv``),
-SQuAD 2.0 JSON (each paragraph becomes an article), and the project's gold JSONL on the default
-corpus (``{"id", "question", "answers": [spans], "answerable"}``).
+Four layouts: BEIR (``corpus.jsonl``, ``queries_<split>.jsonl``, ``qrels/<split>[_cited].tsv``),
+SQuAD 2.0 JSON (each paragraph becomes an article), the project's gold JSONL on the default
+corpus (``{"id", "question", "answers": [spans], "answerable", "type"}``), and the recency set
+(``articles.jsonl`` with stories in two versions, ``questions.jsonl`` naming the newer one).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from index.clean import normalise_text, slugify
 from index.models import Article
 from index.sources import SourceError, read_paths
 
-Kind = Literal["beir", "squad", "gold"]
+Kind = Literal["beir", "squad", "gold", "recency"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class EvalQuery:
     answerable: bool
     relevant: Mapping[str, int] = field(default_factory=dict)
     answers: tuple[str, ...] = ()
+    # The kind of answer it wants ("person", "date", ... as ``qa.answertype`` names them), when
+    # the dataset labels it; figures are reported per kind.
+    kind: str | None = None
+    # Spans an earlier version of the story gave, now wrong (the recency set).
+    stale: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,9 @@ def load_beir(folder: Path, split: str = "test") -> Dataset:
     return Dataset(name=folder.name, kind="beir", articles=articles, queries=queries)
 
 
-def load_squad(path: Path) -> Dataset:
-    """SQuAD 2.0 JSON: each paragraph is an article titled after its Wikipedia page."""
+def load_squad(path: Path, name: str | None = None) -> Dataset:
+    """SQuAD 2.0 JSON: each paragraph is an article titled after its Wikipedia page. The
+    dataset is named ``name``, else after the file's folder."""
     data = json.loads(path.read_text(encoding="utf-8"))
     articles: list[Article] = []
     queries: list[EvalQuery] = []
@@ -106,9 +113,10 @@ def load_squad(path: Path) -> Dataset:
                         answerable=answerable,
                         relevant={article_id: 1} if answerable else {},
                         answers=tuple(dict.fromkeys(a["text"] for a in qa["answers"])),
+                        kind=qa.get("type"),
                     )
                 )
-    return Dataset(name=path.parent.name, kind="squad", articles=articles, queries=queries)
+    return Dataset(name=name or path.parent.name, kind="squad", articles=articles, queries=queries)
 
 
 @dataclass(frozen=True)
@@ -145,8 +153,32 @@ def load_gold(path: Path, corpus: Path) -> Dataset:
             text=str(q["question"]),
             answerable=bool(q["answerable"]),
             answers=tuple(str(a) for a in q.get("answers", [])),  # type: ignore[attr-defined]
+            kind=str(q["type"]) if q.get("type") else None,
         )
         for q in _read_jsonl(path)
         if not q.get("needs_review")  # exported feedback still waiting for its span
     ]
     return Dataset(name=path.stem, kind="gold", articles=articles, queries=queries)
+
+
+def load_recency(folder: Path) -> Dataset:
+    """Stories published twice, an earlier report and an update: each question is judged by
+    the update (``relevant``, ``answers``) and carries the earlier version's now wrong spans
+    (``stale``)."""
+    articles = []
+    for item in read_paths([folder / "articles.jsonl"]):
+        if isinstance(item, SourceError):
+            raise ValueError(f"{item.source}: {item.reason}")
+        articles.append(item)
+    queries = [
+        EvalQuery(
+            id=str(q["id"]),
+            text=str(q["question"]),
+            answerable=True,
+            relevant={str(q["newer"]): 1},
+            answers=tuple(str(a) for a in q["answers"]),  # type: ignore[attr-defined]
+            stale=tuple(str(a) for a in q.get("stale", [])),  # type: ignore[attr-defined]
+        )
+        for q in _read_jsonl(folder / "questions.jsonl")
+    ]
+    return Dataset(name=folder.name, kind="recency", articles=articles, queries=queries)

@@ -95,6 +95,8 @@ class RefusalScores:
     precision: float | None
     recall: float
     false_refusals: float
+    # Share of the out-of-corpus questions refused, per the answer type they ask for.
+    recall_by_type: dict[str, float] = field(default_factory=dict)
 
 
 class Evaluator:
@@ -155,13 +157,15 @@ class Evaluator:
         return DiversityScores(cap, k, _mean(distinct), _mean(covered))
 
     def answers(self, limit: int | None = None) -> AnswerScores:
-        """How often the answer sentence holds an answer span, and how exact ``answer_span``
-        is (SQuAD's exact match and token F1), over the answerable queries, also by the
-        answer type read from each question."""
+        """What a person asking reads, over the answerable queries asked through ``ask``: the
+        share answered (not refused), whose first citation (and any of the first three) holds
+        the answer, whose answer sentence holds an answer span, and how exact ``answer_span``
+        is (SQuAD's exact match and token F1); all of it per answer type too (the dataset's
+        label, else the type read from the question)."""
         queries = [q for q in self.dataset.queries if q.answerable and q.answers][:limit]
-        rows: list[tuple[str, bool, bool, float, bool]] = []
+        rows: list[_AnswerRow] = []
         for query in queries:
-            answer = self.answerer.ask(query.text)
+            answer = self.answerer.ask(query.text, top_k=3)
             text = answer.text or ""
             article_id = next(iter(query.relevant), None)
             spans = (
@@ -169,31 +173,64 @@ class Evaluator:
                 if article_id
                 else judged_spans(query, "\n".join(self._texts.values()))
             )
+            cited = [
+                c.hit.passage.id if self.dataset.kind == "gold" else c.hit.passage.article_id
+                for c in answer.citations
+            ]
+            relevant = self._relevant(query)
             found = answer.span.text if answer.span is not None else None
-            kind = answer_type(query.text)
             rows.append(
-                (
-                    kind.name if kind is not None else "other",
-                    answer.answered and _contains_span(text, spans),
-                    found is not None and max(exact_match(found, a) for a in query.answers),
-                    max(token_f1(found, a) for a in query.answers) if found is not None else 0.0,
-                    found is not None,
+                _AnswerRow(
+                    kind=query_kind(query),
+                    answered=answer.answered,
+                    first=bool(cited[:1]) and cited[0] in relevant,
+                    top3=any(c in relevant for c in cited[:3]),
+                    sentence=answer.answered and _contains_span(text, spans),
+                    stale=answer.answered and _contains_span(text, query.stale),
+                    found=found is not None,
+                    exact=found is not None and max(exact_match(found, a) for a in query.answers),
+                    f1=max(token_f1(found, a) for a in query.answers) if found is not None else 0,
                 )
             )
         by_type = {
-            name: _answer_scores([r for r in rows if r[0] == name])
-            for name in sorted({r[0] for r in rows})
+            name: _answer_scores([r for r in rows if r.kind == name])
+            for name in sorted({r.kind for r in rows})
         }
         return replace(_answer_scores(rows), by_type=by_type)
 
 
-def _answer_scores(rows: Sequence[tuple[str, bool, bool, float, bool]]) -> AnswerScores:
+def query_kind(query: EvalQuery) -> str:
+    """The answer type a query is reported under: its label, else the one its words ask for."""
+    if query.kind:
+        return query.kind
+    kind = answer_type(query.text)
+    return kind.name if kind is not None else "other"
+
+
+@dataclass(frozen=True)
+class _AnswerRow:
+    kind: str
+    answered: bool
+    first: bool
+    top3: bool
+    sentence: bool
+    stale: bool
+    found: bool
+    exact: bool
+    f1: float
+
+
+def _answer_scores(rows: Sequence[_AnswerRow]) -> AnswerScores:
     return AnswerScores(
         queries=len(rows),
-        sentence_holds=_mean(float(r[1]) for r in rows),
-        span_found=_mean(float(r[4]) for r in rows),
-        span_exact=_mean(float(r[2]) for r in rows),
-        span_f1=_mean(r[3] for r in rows),
+        answered=_mean(float(r.answered) for r in rows),
+        cited_first=_mean(float(r.first) for r in rows),
+        cited_top3=_mean(float(r.top3) for r in rows),
+        sentence_holds=_mean(float(r.sentence) for r in rows),
+        sentence_stale=_mean(float(r.stale) for r in rows),
+        span_found=_mean(float(r.found) for r in rows),
+        span_exact=_mean(float(r.exact) for r in rows),
+        span_f1=_mean(r.f1 for r in rows),
     )
 
 
@@ -223,12 +260,19 @@ def token_f1(found: str, truth: str) -> float:
 
 @dataclass
 class AnswerScores:
-    """The answer a person reads, over answerable queries: the share whose answer sentence
-    holds an answer span; of ``answer_span``, the share found at all, its exact match and token
-    F1 against the answers (0 when none was found); per answer type in ``by_type``."""
+    """The answer a person reads, over answerable queries: the share answered at all, whose
+    first citation holds the answer (``cited_first``; any of the first three: ``cited_top3``),
+    whose answer sentence holds an answer span (and, for a story told twice, a span of its
+    earlier version, now wrong: ``sentence_stale``); of ``answer_span``, the share found at all, its
+    exact match and token F1 against the answers (0 when none was found); per answer type in
+    ``by_type``."""
 
     queries: int
+    answered: float
+    cited_first: float
+    cited_top3: float
     sentence_holds: float
+    sentence_stale: float
     span_found: float
     span_exact: float
     span_f1: float
@@ -272,18 +316,27 @@ def followup_recall(
 
 
 def refusal(
-    answerer: Answerer, answerable: Sequence[str], unanswerable: Sequence[str]
+    answerer: Answerer,
+    answerable: Sequence[str],
+    unanswerable: Sequence[str],
+    kinds: Sequence[str] | None = None,
 ) -> RefusalScores:
-    """Ask both sets through ``answerer.ask`` and score the refusals."""
+    """Ask both sets through ``answerer.ask`` and score the refusals; with ``kinds`` (the answer
+    type of each unanswerable question), also the share refused per type."""
     refused_in = sum(not answerer.ask(q).answered for q in answerable)
-    refused_out = sum(not answerer.ask(q).answered for q in unanswerable)
+    out = [not answerer.ask(q).answered for q in unanswerable]
+    refused_out = sum(out)
     refused = refused_in + refused_out
+    by_type: dict[str, list[bool]] = {}
+    for kind, was_refused in zip(kinds or (), out, strict=False):
+        by_type.setdefault(kind, []).append(was_refused)
     return RefusalScores(
         answerable=len(answerable),
         unanswerable=len(unanswerable),
         precision=refused_out / refused if refused else None,
         recall=refused_out / len(unanswerable) if unanswerable else 0.0,
         false_refusals=refused_in / len(answerable) if answerable else 0.0,
+        recall_by_type={k: _mean(float(r) for r in v) for k, v in sorted(by_type.items())},
     )
 
 

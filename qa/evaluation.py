@@ -19,7 +19,14 @@ import numpy as np
 
 from index.sources import default_corpus_dir
 from qa.answer import Answerer
-from qa.datasets import Dataset, load_beir, load_followups, load_gold, load_squad
+from qa.datasets import (
+    Dataset,
+    load_beir,
+    load_followups,
+    load_gold,
+    load_recency,
+    load_squad,
+)
 from qa.evaluate import (
     AnswerScores,
     DiversityScores,
@@ -28,6 +35,7 @@ from qa.evaluate import (
     RefusalScores,
     RetrievalScores,
     followup_recall,
+    query_kind,
     refusal,
 )
 from qa.refusal import RefusalModel, fit_refusal
@@ -39,7 +47,9 @@ Opener = Callable[[str], AbstractContextManager[Answerer]]
 DATASETS = {
     "gold": lambda: load_gold(EVAL_DIR / "gold" / "diplomat.jsonl", default_corpus_dir()),
     "squad": lambda: load_squad(EVAL_DIR / "squad2-dev" / "dev-v2.0.json"),
+    "squad-typed": lambda: load_squad(EVAL_DIR / "gold" / "squad_typed.json", "squad_typed"),
     "scifact": lambda: load_beir(EVAL_DIR / "scifact", "test"),
+    "recency": lambda: load_recency(EVAL_DIR / "recency"),
 }
 
 
@@ -114,7 +124,7 @@ def run_evaluation(
             )
             if dataset.kind == "beir":
                 result.diversity = [evaluator.diversity(cap) for cap in (None, 2, 1)]
-            if dataset.kind in ("gold", "squad"):
+            if dataset.kind in ("gold", "squad", "recency"):
                 result.answers = evaluator.answers()
             followups_path = EVAL_DIR / "gold" / f"{dataset.name}_followups.jsonl"
             if dataset.kind == "gold" and followups_path.exists():
@@ -124,11 +134,13 @@ def run_evaluation(
                     "\n".join(a.text for a in dataset.articles),
                     followup_specificity,
                 )
-            if dataset.kind == "gold":
+            unanswerable = [q for q in dataset.queries if not q.answerable]
+            if dataset.kind in ("gold", "squad") and unanswerable:
                 result.refusal = refusal(
                     answerer,
                     [q.text for q in dataset.queries if q.answerable],
-                    [q.text for q in dataset.queries if not q.answerable],
+                    [q.text for q in unanswerable],
+                    [query_kind(q) for q in unanswerable],
                 )
             if dataset.kind == "squad" and "scifact" in loaded:
                 claims = [q.text for q in loaded["scifact"].queries][:limit]
@@ -192,7 +204,11 @@ def format_table(report: dict[str, Any]) -> str:
         if r.answers is not None:
             a = r.answers
             parts.append(
-                f"answer sentence holds the span {a.sentence_holds:.3f} ({a.queries} q); "
+                f"asked ({a.queries} q): answered {a.answered:.3f}, cited first "
+                f"{a.cited_first:.3f}, in the first three {a.cited_top3:.3f}; "
+                f"answer sentence holds the span {a.sentence_holds:.3f}"
+                + (f" (a stale one {a.sentence_stale:.3f})" if r.kind == "recency" else "")
+                + "; "
                 f"answer_span found {a.span_found:.3f}, exact {a.span_exact:.3f}, "
                 f"F1 {a.span_f1:.3f}"
             )
@@ -216,13 +232,22 @@ def format_table(report: dict[str, Any]) -> str:
             continue
         lines.append("")
         lines.append(
-            f"{r.name} by answer type: {'type':<13} {'queries':>7} {'sentence':>8} "
-            f"{'found':>6} {'exact':>6} {'F1':>6}"
+            f"{r.name} by answer type: {'type':<13} {'queries':>7} {'answered':>8} {'R@1':>6} "
+            f"{'R@3':>6} {'sentence':>8} {'found':>6} {'exact':>6} {'F1':>6}"
         )
+        indent = " " * (len(r.name) + 17)
         for name, t in r.answers.by_type.items():
             lines.append(
-                f"{'':<{len(r.name) + 17}}{name:<13} {t.queries:>7} {t.sentence_holds:>8.3f} "
-                f"{t.span_found:>6.3f} {t.span_exact:>6.3f} {t.span_f1:>6.3f}"
+                f"{indent}{name:<13} {t.queries:>7} {t.answered:>8.3f} {t.cited_first:>6.3f} "
+                f"{t.cited_top3:>6.3f} {t.sentence_holds:>8.3f} {t.span_found:>6.3f} "
+                f"{t.span_exact:>6.3f} {t.span_f1:>6.3f}"
+            )
+        if r.refusal is not None and r.refusal.recall_by_type:
+            lines.append(
+                f"{r.name} out-of-corpus refused by type: "
+                + ", ".join(
+                    f"{name} {share:.3f}" for name, share in r.refusal.recall_by_type.items()
+                )
             )
     cross = report["cross_domain_refusal"]
     if cross is not None:

@@ -11,7 +11,7 @@ from index.models import Span
 from index.snapshot import Snapshot
 from qa.answertype import answer_type
 from qa.models import Hit
-from qa.retrieve import Query
+from qa.retrieve import Query, published_day
 from qa.span import find_answer
 
 
@@ -34,6 +34,10 @@ class SentencePicker:
     plus ``type_weight`` when it holds an answer of the kind the question wants (a person for
     "who", a date for "when"...: ``qa.answertype``), found among the entities tagged at ingest,
     within ``type_distance`` characters of the words saying what is asked about (``qa.span``).
+
+    With ``recency_margin``, of the sentences scoring within that margin of the best, the one
+    from the most recently published article is picked (undated counts as oldest), so that
+    an update's sentence wins over its earlier version's near-copy.
     """
 
     def __init__(
@@ -42,6 +46,7 @@ class SentencePicker:
         overlap_weight: float = 0.4,
         type_weight: float = 0.15,
         type_distance: int = 30,
+        recency_margin: float = 0.0,
     ) -> None:
         if passages < 1:
             raise ValueError(f"passages must be at least 1, got {passages}")
@@ -51,10 +56,13 @@ class SentencePicker:
             raise ValueError(f"type_weight must not be negative, got {type_weight}")
         if type_distance < 0:
             raise ValueError(f"type_distance must not be negative, got {type_distance}")
+        if recency_margin < 0:
+            raise ValueError(f"recency_margin must not be negative, got {recency_margin}")
         self.passages = passages
         self.overlap_weight = overlap_weight
         self.type_weight = type_weight
         self.type_distance = type_distance
+        self.recency_margin = recency_margin
 
     def pick(
         self, snapshot: Snapshot, query: Query, hits: Sequence[Hit], question: str | None = None
@@ -66,7 +74,7 @@ class SentencePicker:
         idf = {t: snapshot.lexical.idf(t) for t in set(query.terms)}
         total = sum(idf.values())
         vector = np.asarray(query.vector, dtype=np.float32)
-        best: tuple[float, Pick] | None = None
+        scored: list[tuple[float, Pick]] = []
         for i, hit in enumerate(hits[: self.passages]):
             cosines = snapshot.sentence_vectors(hit.position) @ vector
             terms = snapshot.sentence_terms(hit.position)
@@ -78,6 +86,17 @@ class SentencePicker:
                 score = float(cosine) + self.overlap_weight * overlap
                 if found is not None and found[1] <= self.type_distance:
                     score += self.type_weight
-                if best is None or score > best[0]:
-                    best = (score, Pick(i, sentence, span))
-        return None if best is None else best[1]
+                scored.append((score, Pick(i, sentence, span)))
+        if not scored:
+            return None
+        best = max(scored, key=lambda item: item[0])  # the first of equals
+        if self.recency_margin:
+            near = [item for item in scored if item[0] >= best[0] - self.recency_margin]
+            days = [published_day(hits[item[1].index].article.published) for item in near]
+            if len(set(d for d in days if d == d)) > 1:  # NaN != NaN: undated
+                newest = max(d for d in days if d == d)
+                best = max(
+                    (item for item, d in zip(near, days, strict=True) if d == newest),
+                    key=lambda item: item[0],
+                )
+        return best[1]

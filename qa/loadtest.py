@@ -306,8 +306,7 @@ def run_load(
     run = _Run(url, key, questions, paragraphs, write_share, time.monotonic() + seconds)
     started = time.monotonic()
     threads = [
-        threading.Thread(target=run.work, args=(i, seed), name=f"load-{i}")
-        for i in range(clients)
+        threading.Thread(target=run.work, args=(i, seed), name=f"load-{i}") for i in range(clients)
     ]
     for t in threads:
         t.start()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -46,6 +49,11 @@ class Retriever:
 
     ``max_per_article`` caps how many of the returned passages one article may fill while
     passages of other articles are left; the cap relaxes when there are none.
+
+    ``recency_margin`` lets a newer article win a near-tie: the ranking is built best first,
+    and each next place goes to the most recently published of the remaining candidates that
+    score within the margin of the best remaining one (an undated article counts as oldest;
+    equal dates keep the score order). At 0 the ranking is by score alone.
     """
 
     def __init__(
@@ -57,6 +65,7 @@ class Retriever:
         lexical_coverage: bool = True,
         candidates: int = 100,
         max_per_article: int | None = None,
+        recency_margin: float = 0.0,
     ) -> None:
         if not isinstance(embedder, Embedder):
             raise TypeError(f"embedder must implement the Embedder protocol, got {embedder!r}")
@@ -70,6 +79,8 @@ class Retriever:
             raise ValueError(f"candidates must be at least 1, got {candidates}")
         if max_per_article is not None and max_per_article < 1:
             raise ValueError(f"max_per_article must be at least 1, got {max_per_article}")
+        if recency_margin < 0:
+            raise ValueError(f"recency_margin must not be negative, got {recency_margin}")
         self.embedder = embedder
         self.method: Method = method
         self.dense_weight = dense_weight
@@ -77,6 +88,7 @@ class Retriever:
         self.lexical_coverage = lexical_coverage
         self.candidates = candidates
         self.max_per_article = max_per_article
+        self.recency_margin = recency_margin
 
     def encode(self, question: str) -> Query:
         """Tokenize and embed the question: the one model call a question costs."""
@@ -132,6 +144,8 @@ class Retriever:
             coverage = snapshot.lexical.coverage(query.terms) if self.lexical_coverage else 1.0
             fused = w * _minmax(semantic) + (1 - w) * coverage * _minmax(lexical)
         order = np.argsort(-fused, kind="stable")
+        if self.recency_margin:
+            order = _newer_first(snapshot, positions, fused, order, self.recency_margin, k * 3)
         ranked = _diversify(snapshot, positions[order], k, cap)
         where = {int(p): i for i, p in enumerate(positions)}
         hits = []
@@ -171,6 +185,44 @@ class Retriever:
                 top = np.argpartition(-lexical_all, n - 1)[:n]
                 found.extend(int(p) for p in top if lexical_all[p] > 0)
         return np.asarray(sorted(set(found)), dtype=np.int64)
+
+
+def _newer_first(
+    snapshot: Snapshot,
+    positions: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float32],
+    order: npt.NDArray[np.int64],
+    margin: float,
+    places: int,
+) -> npt.NDArray[np.int64]:
+    """``order`` (indexes into ``positions``, best score first) with its first ``places``
+    re-chosen one at a time: the newest of the remaining candidates scoring within ``margin``
+    of the best remaining one."""
+    days = np.array(
+        [published_day(snapshot.article_of(int(positions[i])).published) for i in order]
+    )
+    if len(set(days[~np.isnan(days)].tolist())) < 2:
+        return order
+    days = np.nan_to_num(days, nan=-math.inf)
+    ranked = scores[order]
+    left = list(range(len(order)))
+    chosen: list[int] = []
+    while left and len(chosen) < places:
+        top = ranked[left[0]]
+        near = [j for j in left if ranked[j] >= top - margin]
+        pick = max(near, key=lambda j: (days[j], -j))
+        chosen.append(pick)
+        left.remove(pick)
+    return order[chosen + left]
+
+
+@lru_cache(maxsize=65536)
+def published_day(published: str | None) -> float:
+    """The day number of an ISO date (its first ten characters), NaN when there is none."""
+    try:
+        return float(date.fromisoformat((published or "")[:10]).toordinal())
+    except ValueError:
+        return math.nan
 
 
 def _diversify(

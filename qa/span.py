@@ -56,9 +56,7 @@ def find_answer(
         if mention.lower() in asked or _named_in(mention, question_words):
             continue  # the question already names it: it is not the answer
         # The likeliest label first, then the mention nearest the question's cue words.
-        distance = min(
-            (max(a - entity.end, entity.start - b, 0) for a, b in anchors), default=FAR
-        )
+        distance = min((max(a - entity.end, entity.start - b, 0) for a, b in anchors), default=FAR)
         key = (kind.labels.index(entity.label), distance)
         if best is None or key < best[:2]:
             best = (key[0], key[1], entity)
@@ -117,7 +115,7 @@ def acronym_of(question: str) -> str | None:
 
 
 def _initials(words: Sequence[str]) -> str:
-    """"China-Pakistan Economic Corridor" → CPEC; "Tehreek-e-Taliban Pakistan" → TTP (a
+    """ "China-Pakistan Economic Corridor" → CPEC; "Tehreek-e-Taliban Pakistan" → TTP (a
     lower-case part inside a hyphenated name is a particle, not an initial)."""
     letters = []
     for word in words:
@@ -127,7 +125,7 @@ def _initials(words: Sequence[str]) -> str:
 
 
 def _expansion(question: str, sentence: Span) -> Span | None:
-    """"China-Pakistan Economic Corridor (CPEC)" or "CPEC (China-Pakistan Economic
+    """ "China-Pakistan Economic Corridor (CPEC)" or "CPEC (China-Pakistan Economic
     Corridor)": the words whose initials spell the acronym, beside it in brackets."""
     acronym = acronym_of(question)
     if not acronym:

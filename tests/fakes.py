@@ -62,6 +62,8 @@ class FakeTagger:
             ]
             for text in texts
         ]
+
+
 class SlowFakeEmbedder(FakeEmbedder):
     """The fake embedder taking ``seconds`` over every call: an ingest that lasts long enough
     to be interrupted."""

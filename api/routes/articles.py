@@ -246,9 +246,7 @@ def delete_article(article_id: ArticleId, services: ServicesDep) -> WriteResult:
         "JSON Lines: one article object per line (the content type is not checked).",
     ),
 )
-async def bulk_articles(
-    request: Request, services: ServicesDep, metrics: MetricsDep
-) -> BulkResult:
+async def bulk_articles(request: Request, services: ServicesDep, metrics: MetricsDep) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
     body = await request.body()

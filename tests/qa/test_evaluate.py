@@ -9,7 +9,15 @@ import pytest
 
 from index.corpus import Corpus
 from qa.answer import Answerer
-from qa.datasets import Conversation, Dataset, EvalQuery, load_beir, load_gold, load_squad
+from qa.datasets import (
+    Conversation,
+    Dataset,
+    EvalQuery,
+    load_beir,
+    load_gold,
+    load_recency,
+    load_squad,
+)
 from qa.evaluate import Evaluator, followup_recall, ndcg, recall, reciprocal_rank, refusal
 from qa.refusal import RefusalModel
 from qa.retrieve import Retriever
@@ -94,6 +102,47 @@ def test_load_gold_reads_the_bundled_set() -> None:
     assert len(answerable) >= 40 and len(data.queries) - len(answerable) >= 15
     text = data.articles[0].text
     assert all(any(span in text for span in q.answers) for q in answerable)
+    assert all(q.kind for q in data.queries)  # every question labelled with its answer type
+
+
+def test_load_recency_reads_stories_told_twice() -> None:
+    data = load_recency(Path(__file__).parents[2] / "eval" / "recency")
+    texts = {a.id: a.text for a in data.articles}
+    dates = {a.id: a.published for a in data.articles}
+    assert data.kind == "recency" and len(data.queries) >= 30
+    for query in data.queries:
+        (newer,) = query.relevant
+        assert any(span in texts[newer] for span in query.answers)
+        assert all(span not in texts[newer] for span in query.stale)
+    assert all(dates[a.id] for a in data.articles)
+
+
+def test_answer_scores_per_labelled_type_and_stale_sentences(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    always = RefusalModel(weights=(0.0, 0.0), bias=10.0, threshold=0.5)
+    answerer = Answerer(corpus, Retriever(embedder), refusal=always)
+    bread = next(a for a in FIVE_ARTICLES if a.id == "bread")
+    first = bread.text.split(".")[0]
+    queries = [
+        EvalQuery("1", "sourdough wild yeast flour", True, {"bread": 1}, (first,), "other"),
+        EvalQuery(
+            "2",
+            "sourdough wild yeast flour",
+            True,
+            {"bread": 1},
+            ("no such words",),
+            "place",
+            stale=(first,),
+        ),
+    ]
+    scores = Evaluator(answerer, Dataset("five", "recency", list(FIVE_ARTICLES), queries))
+    result = scores.answers()
+    assert sorted(result.by_type) == ["other", "place"]
+    assert result.by_type["other"].sentence_holds == 1.0
+    assert result.by_type["place"].sentence_holds == 0.0
+    assert result.by_type["place"].sentence_stale == 1.0
+    assert result.cited_first == 1.0 and result.answered == 1.0
 
 
 def test_evaluator_on_five_articles(corpus: Corpus, embedder: FakeEmbedder) -> None:

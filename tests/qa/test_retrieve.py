@@ -8,6 +8,7 @@ import pytest
 
 from index.corpus import Corpus, IndexConfig
 from index.models import Article
+from qa.extract import SentencePicker
 from qa.retrieve import Retriever, article_ranking
 from tests.fakes import FakeEmbedder
 
@@ -50,6 +51,7 @@ def test_bm25_ignores_passages_without_query_words(corpus: Corpus, embedder: Fak
         ({"candidates": 0}, "candidates must be at least 1"),
         ({"max_per_article": 0}, "max_per_article must be at least 1"),
         ({"sentence_weight": -1}, "sentence_weight must not be negative"),
+        ({"recency_margin": -0.1}, "recency_margin must not be negative"),
     ],
 )
 def test_bad_settings_are_named(embedder: FakeEmbedder, kwargs: dict, message: str) -> None:
@@ -97,3 +99,74 @@ def test_bm25_part_of_hybrid_shrinks_with_unknown_question_words(
     assert partly.article.id == "bees" and partly.score == pytest.approx(coverage)
     unscaled = Retriever(embedder, dense_weight=0.0, lexical_coverage=False)
     assert unscaled.search(snapshot, query, 1)[0].score == pytest.approx(1.0)
+
+
+def _two_versions(tmp_path: Path, embedder: FakeEmbedder) -> Corpus:
+    """A story reported twice (the update says "eleven" where the first report said "nine"),
+    an undated copy of the first report, and an unrelated, newer article."""
+    articles = [
+        Article(
+            id="strike-v1",
+            title="Harbour strike",
+            text="The harbour strike ended after nine days, the dockers' union said.",
+            published="2025-04-07",
+        ),
+        Article(
+            id="strike-v2",
+            title="Harbour strike",
+            text="The harbour strike ended after eleven days, the dockers' union said.",
+            published="2025-04-15",
+        ),
+        Article(
+            id="strike-undated",
+            title="Harbour strike",
+            text="The harbour strike ended after nine days, the dockers union said.",
+        ),
+        Article(
+            id="ferry",
+            title="Ferry timetable",
+            text="The winter ferry timetable starts in November.",
+            published="2025-09-01",
+        ),
+    ]
+    corpus = Corpus(tmp_path / "d", embedder.name, embedder.dimension, IndexConfig(min_chars=0))
+    corpus.add_articles(articles, embedder)
+    return corpus
+
+
+def test_a_newer_article_wins_a_near_tie_only(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    corpus = _two_versions(tmp_path, embedder)
+    question = "after how many days did the harbour strike end, nine?"
+    by_score = Retriever(embedder, max_per_article=1)
+    query = by_score.encode(question)
+    plain = [h.article.id for h in by_score.search(corpus.snapshot, query, 4)]
+    assert plain.index("strike-v1") < plain.index("strike-v2")  # "nine" matches the first
+    scores = {h.article.id: h.score for h in by_score.search(corpus.snapshot, query, 4)}
+    gap = scores["strike-v1"] - scores["strike-v2"]
+    assert gap > 0
+    # Within the margin, the newer version goes first; the undated copy counts as oldest and
+    # the newer but unrelated ferry article stays behind (far below the margin).
+    wide = Retriever(embedder, max_per_article=1, recency_margin=gap + 0.01)
+    assert scores["strike-undated"] == pytest.approx(scores["strike-v1"])
+    ranked = [h.article.id for h in wide.search(corpus.snapshot, query, 4)]
+    assert ranked == ["strike-v2", "strike-v1", "strike-undated", "ferry"]
+    # A margin narrower than the gap leaves the score order.
+    narrow = Retriever(embedder, max_per_article=1, recency_margin=gap / 2)
+    assert [h.article.id for h in narrow.search(corpus.snapshot, query, 4)][:2] == plain[:2]
+    corpus.close()
+
+
+def test_the_picker_takes_the_newer_of_two_near_equal_sentences(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    corpus = _two_versions(tmp_path, embedder)
+    retriever = Retriever(embedder, max_per_article=1)
+    query = retriever.encode("after how many days did the harbour strike end, nine?")
+    hits = retriever.search(corpus.snapshot, query, 3)
+    by_score = SentencePicker().pick(corpus.snapshot, query, hits)
+    newer = SentencePicker(recency_margin=0.5).pick(corpus.snapshot, query, hits)
+    assert by_score is not None and newer is not None
+    assert hits[by_score.index].article.id == "strike-v1"
+    assert hits[newer.index].article.id == "strike-v2"
+    assert "eleven" in newer.sentence.text
+    corpus.close()

@@ -69,8 +69,10 @@ def test_an_acronym_is_answered_with_its_expansion() -> None:
 def test_an_expansion_in_brackets_after_the_acronym() -> None:
     text = "The BLA (Balochistan Liberation Army) claimed it."
     span = answer_span(
-        "What does BLA stand for?", answer_type("What does BLA stand for?"),
-        Span(0, len(text), text), [],
+        "What does BLA stand for?",
+        answer_type("What does BLA stand for?"),
+        Span(0, len(text), text),
+        [],
     )
     assert span is not None and span.text == "Balochistan Liberation Army"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +65,13 @@ class Segment:
             found = tuple(frozenset(tokenize(s.text)) for s in sentences)
             self._sentence_terms[position] = found
         return found
+
+    @cached_property
+    def vector_sum(self) -> npt.NDArray[np.float64]:
+        """The sum of the passage vectors, once per segment (snapshots sum these into the
+        corpus centroid)."""
+        total: npt.NDArray[np.float64] = self.vectors.matrix.sum(axis=0, dtype=np.float64)
+        return total
 
     @property
     def sentence_count(self) -> int:

@@ -46,6 +46,17 @@ class SegmentState:
         """The FAISS selector of the live rows (and the bits it reads), or None if all live."""
         return None if self.live is None else bitmap_selector(self.live)
 
+    @cached_property
+    def vector_sum(self) -> npt.NDArray[np.float64]:
+        """The sum of the live passages' vectors: the segment's, less its deleted rows."""
+        total = self.segment.vector_sum
+        if self.live is None:
+            return total
+        dead: npt.NDArray[np.float64] = self.segment.vectors.matrix[~self.live].sum(
+            axis=0, dtype=np.float64
+        )
+        return total - dead
+
     @property
     def live_passages(self) -> int:
         """Passages not deleted."""
@@ -98,6 +109,15 @@ class Snapshot:
             s.segment.sentence_count - s.deleted_sentences for s in self.states
         )
         self.article_count = sum(len(s.segment.articles) - len(s.deleted) for s in self.states)
+
+    @cached_property
+    def centroid(self) -> Vectors:
+        """The direction of the mean live passage vector (unit length; zeros for an empty
+        corpus): what the corpus is about as a whole. Summed per segment, so a write costs the
+        passages it adds."""
+        total = sum((s.vector_sum for s in self.states), np.zeros(self.dimension))
+        norm = float(np.linalg.norm(total))
+        return (total / norm if norm > 0 else total).astype(np.float32)
 
     # -- positions -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ live above this floor, so the CLI builds it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -21,6 +22,7 @@ from index.sources import default_corpus_dir
 from qa.answer import Answerer
 from qa.datasets import (
     Dataset,
+    EvalQuery,
     load_beir,
     load_followups,
     load_gold,
@@ -151,27 +153,73 @@ def run_evaluation(
     return {"datasets": results, "cross_domain_refusal": cross}
 
 
+_NUMBERED = re.compile(r"[a-z]+(\d+)")
+
+
+def _half(queries: Sequence[EvalQuery], held_out: bool) -> list[str]:
+    """Every other question: by the number of a numbered id (d001 calibrates, d002 is held
+    out), else by position (the first calibrates)."""
+    out = []
+    for i, query in enumerate(queries):
+        numbered = _NUMBERED.fullmatch(query.id)
+        n = int(numbered.group(1)) - 1 if numbered else i
+        if (n % 2 == 1) == held_out:
+            out.append(query.text)
+    return out
+
+
 def calibrate(
     opener: Opener,
-    max_false_refusals: float = 0.05,
+    max_false_refusals: float = 0.03,
     progress: bool = True,
-) -> tuple[RefusalModel, RefusalScores]:
-    """Fit the refusal model: SQuAD's answerable questions (every other one) against SciFact's
-    train claims, both asked of the SQuAD paragraphs; then score it on the held-out half of SQuAD
-    against SciFact's test claims. Returns the model and the held-out scores."""
-    squad = load_dataset("squad")
-    with opener(squad.name) as answerer:
-        ingest(answerer, squad, progress)
-        answerable = [q.text for q in squad.queries if q.answerable]
-        train_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "train").queries]
-        test_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "test").queries]
+) -> tuple[RefusalModel, dict[str, RefusalScores]]:
+    """Fit the refusal model on half of each set and score it on the other half, each kind of
+    out-of-corpus question separately.
 
-        def features(questions: Sequence[str]) -> Any:
-            return np.array([answerer.retrieve(q).features for q in questions])
+    Answerable: SQuAD's answerable questions and the gold set's. Out of corpus: SciFact claims
+    (off-domain: train claims to fit, test claims to score), SQuAD's unanswerable questions
+    (near-domain: written on the paragraphs, unanswered by them) and the gold set's unanswerable
+    ones (on the bundled article's own subject). The threshold is the highest that refuses at
+    most ``max_false_refusals`` of the calibration half's answerable questions.
+    Returns the model and the held-out scores by kind."""
+    squad, gold = load_dataset("squad"), load_dataset("gold")
+    train_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "train").queries]
+    test_claims = [q.text for q in load_beir(EVAL_DIR / "scifact", "test").queries]
+    answerable = {d.name: [q for q in d.queries if q.answerable] for d in (squad, gold)}
+    unanswerable = {d.name: [q for q in d.queries if not q.answerable] for d in (squad, gold)}
+    positives, negatives = [], []
+    with opener(squad.name) as on_squad, opener(gold.name) as on_gold:
+        for answerer, dataset in ((on_squad, squad), (on_gold, gold)):
+            ingest(answerer, dataset, progress)
 
-        model = fit_refusal(features(answerable[0::2]), features(train_claims), max_false_refusals)
-        held_out = Answerer(answerer.corpus, answerer.retriever, answerer.picker, model)
-        return model, refusal(held_out, answerable[1::2], test_claims)
+        def features(answerer: Answerer, questions: Sequence[str]) -> list[list[float]]:
+            return [answerer.retrieve(q).features for q in questions]
+
+        positives += features(on_squad, _half(answerable[squad.name], held_out=False))
+        positives += features(on_gold, _half(answerable[gold.name], held_out=False))
+        negatives += features(on_squad, train_claims)
+        negatives += features(on_squad, _half(unanswerable[squad.name], held_out=False))
+        negatives += features(on_gold, _half(unanswerable[gold.name], held_out=False))
+        model = fit_refusal(np.array(positives), np.array(negatives), max_false_refusals)
+
+        def scored(answerer: Answerer, name: str, out: Sequence[str]) -> RefusalScores:
+            held = Answerer(answerer.corpus, answerer.retriever, answerer.picker, model)
+            return refusal(held, _half(answerable[name], held_out=True), out)
+
+        return model, {
+            "off-domain (SciFact test claims, SQuAD corpus)": scored(
+                on_squad, squad.name, test_claims
+            ),
+            "near-domain (SQuAD unanswerable)": scored(
+                on_squad, squad.name, _half(unanswerable[squad.name], held_out=True)
+            ),
+            "article subject (gold unanswerable)": scored(
+                on_gold, gold.name, _half(unanswerable[gold.name], held_out=True)
+            ),
+            "off-domain on the bundled article (SciFact test claims)": scored(
+                on_gold, gold.name, test_claims
+            ),
+        }
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:

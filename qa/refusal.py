@@ -14,18 +14,36 @@ from index.snapshot import Snapshot
 from qa.models import Hit
 from qa.retrieve import Query
 
-# The share of the question's words the corpus knows was measured too and left out: it separates
-# SQuAD questions (written while reading the paragraph) from SciFact claims well, but paraphrased
-# questions about one article know few of its words, and 60 % of the gold set's answerable
-# questions were refused with it (docs/EVALUATION.md).
-FEATURES = ("dense", "sentence")
+FEATURES = ("dense", "sentence", "centroid", "best_passage_idf_share")
 
 
 def refusal_features(snapshot: Snapshot, query: Query, hits: Sequence[Hit]) -> list[float]:
-    """The signals: the best passage cosine and the best sentence cosine among the hits."""
+    """The signals, from what retrieval already holds (no model call):
+
+    - ``dense``: the best passage cosine among the hits;
+    - ``sentence``: the best sentence cosine among them;
+    - ``centroid``: the question's cosine to the corpus centroid, how near it is to what the
+      corpus is about as a whole (a claim from another field sits far from it, however close
+      one passage happens to be);
+    - ``best_passage_idf_share``: the share of the IDF mass of the question's words the corpus
+      knows that the first passage holds (words the corpus never uses are left out, so a
+      paraphrase is not held against the question).
+    """
     dense = max((h.dense or 0.0 for h in hits), default=0.0)
     sentence = max((h.sentence or 0.0 for h in hits), default=0.0)
-    return [dense, sentence]
+    vector = np.asarray(query.vector, dtype=np.float32)
+    centroid = float(snapshot.centroid @ vector)
+    return [dense, sentence, centroid, _idf_share(snapshot, query, hits[:1])]
+
+
+def _idf_share(snapshot: Snapshot, query: Query, hits: Sequence[Hit]) -> float:
+    lexical = snapshot.lexical
+    known = [(t, lexical.idf(t)) for t in query.terms if lexical.known(t)]
+    total = sum(idf for _, idf in known)
+    if not hits or total <= 0:
+        return 0.0
+    words = frozenset().union(*snapshot.sentence_terms(hits[0].position))
+    return sum(idf for t, idf in known if t in words) / total
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,10 @@ class RefusalModel:
         if list(data.get("features", [])) != list(FEATURES):
             raise ValueError(f"refusal model features {data.get('features')} are not {FEATURES}")
         weights = tuple(float(w) for w in data["weights"])
+        if len(weights) != len(FEATURES):
+            raise ValueError(
+                f"refusal model has {len(weights)} weights for {len(FEATURES)} features"
+            )
         return cls(weights=weights, bias=float(data["bias"]), threshold=float(data["threshold"]))
 
 
@@ -87,6 +109,9 @@ def fit_refusal(
 
 
 REFUSAL_KEY = "refusal"
-# Fitted by `qa calibrate` (SQuAD answerable questions against SciFact train claims, both asked
-# of the SQuAD paragraphs); written into every new index, where it can be re-fitted.
-DEFAULT_REFUSAL = RefusalModel(weights=(5.281128, 7.530738), bias=-6.294709, threshold=0.350972)
+# Fitted by `qa calibrate` (half of SQuAD's and the gold set's answerable questions against
+# SciFact's train claims and half of SQuAD's and the gold set's unanswerable questions, at most
+# 3 % of the answerable refused); written into every new index, where it can be re-fitted.
+DEFAULT_REFUSAL = RefusalModel(
+    weights=(1.617456, 2.597687, 1.772256, 1.418217), bias=-3.619267, threshold=0.293248
+)

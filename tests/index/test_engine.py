@@ -62,6 +62,13 @@ def state(corpus: Corpus) -> tuple[object, ...]:
     )
 
 
+def mean_direction(snapshot: Snapshot) -> np.ndarray:
+    """The corpus centroid computed the long way: every live passage vector, summed."""
+    positions = np.array([p for p, _ in snapshot.iter_passages()], dtype=np.int64)
+    total = snapshot.vectors(positions).sum(axis=0, dtype=np.float64)
+    return total / np.linalg.norm(total)
+
+
 @pytest.mark.parametrize("merging", [False, True])
 def test_writes_one_by_one_equal_a_full_rebuild(
     tmp_path: Path, embedder: FakeEmbedder, merging: bool
@@ -85,6 +92,9 @@ def test_writes_one_by_one_equal_a_full_rebuild(
     else:
         assert len(corpus.snapshot.states) > 30
     incremental, (ranked, scores) = state(corpus), results(corpus, embedder)
+    # The centroid, summed segment by segment less deleted rows, is the one of the live passages.
+    centroid = corpus.snapshot.centroid
+    assert centroid == pytest.approx(mean_direction(corpus.snapshot), abs=1e-5)
     corpus.close()  # writes a checkpoint
     restored = Corpus(tmp_path, embedder.name, embedder.dimension, refresh_seconds=0)
     assert state(restored) == incremental
@@ -97,6 +107,7 @@ def test_writes_one_by_one_equal_a_full_rebuild(
     ranked_again, scores_again = results(rebuilt, embedder)
     assert ranked_again == ranked
     assert scores_again == pytest.approx(scores, abs=1e-5)
+    assert rebuilt.snapshot.centroid == pytest.approx(centroid, abs=1e-5)
     rebuilt.close()
     rebuilt.close()
 

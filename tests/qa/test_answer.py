@@ -15,7 +15,7 @@ from tests.fakes import FakeEmbedder
 @pytest.fixture
 def answerer(corpus: Corpus, embedder: FakeEmbedder) -> Answerer:
     # Answer when the best passage's cosine reaches 0.3.
-    refusal = RefusalModel(weights=(10.0, 0.0), bias=-3.0, threshold=0.5)
+    refusal = RefusalModel(weights=(10.0, 0.0, 0.0, 0.0), bias=-3.0, threshold=0.5)
     return Answerer(corpus, Retriever(embedder), refusal=refusal)
 
 
@@ -65,7 +65,9 @@ def test_an_acronym_the_articles_spell_out_is_answered_though_cosines_are_low(
         ],
         embedder,
     )
-    never = RefusalModel(weights=(0.0, 0.0), bias=-10.0, threshold=0.5)  # refuses everything
+    never = RefusalModel(
+        weights=(0.0, 0.0, 0.0, 0.0), bias=-10.0, threshold=0.5
+    )  # refuses everything
     answerer = Answerer(corpus, Retriever(embedder), refusal=never)
     answer = answerer.ask("What does CPEC stand for?")
     assert answer.answered

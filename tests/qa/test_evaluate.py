@@ -120,7 +120,7 @@ def test_load_recency_reads_stories_told_twice() -> None:
 def test_answer_scores_per_labelled_type_and_stale_sentences(
     corpus: Corpus, embedder: FakeEmbedder
 ) -> None:
-    always = RefusalModel(weights=(0.0, 0.0), bias=10.0, threshold=0.5)
+    always = RefusalModel(weights=(0.0, 0.0, 0.0, 0.0), bias=10.0, threshold=0.5)
     answerer = Answerer(corpus, Retriever(embedder), refusal=always)
     bread = next(a for a in FIVE_ARTICLES if a.id == "bread")
     first = bread.text.split(".")[0]
@@ -146,7 +146,7 @@ def test_answer_scores_per_labelled_type_and_stale_sentences(
 
 
 def test_evaluator_on_five_articles(corpus: Corpus, embedder: FakeEmbedder) -> None:
-    always = RefusalModel(weights=(0.0, 0.0), bias=10.0, threshold=0.5)
+    always = RefusalModel(weights=(0.0, 0.0, 0.0, 0.0), bias=10.0, threshold=0.5)
     answerer = Answerer(corpus, Retriever(embedder), refusal=always)
     queries = [
         EvalQuery("1", "sourdough wild yeast flour", True, {"bread": 1}),

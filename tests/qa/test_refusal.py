@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.refusal import DEFAULT_REFUSAL, FEATURES, RefusalModel, fit_refusal
+from index.corpus import Corpus
+from qa.refusal import DEFAULT_REFUSAL, FEATURES, RefusalModel, fit_refusal, refusal_features
+from qa.retrieve import Retriever
+from tests.fakes import FakeEmbedder
 
 
 def synthetic(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,5 +45,31 @@ def test_round_trip_and_mismatched_features() -> None:
 
 
 def test_probability_grows_with_the_scores() -> None:
-    low, high = DEFAULT_REFUSAL.probability([0.1, 0.1]), DEFAULT_REFUSAL.probability([0.7, 0.8])
+    low = DEFAULT_REFUSAL.probability([0.1, 0.1, 0.0, 0.0])
+    high = DEFAULT_REFUSAL.probability([0.7, 0.8, 0.5, 1.0])
     assert 0 < low < DEFAULT_REFUSAL.threshold < high < 1
+
+
+def test_features_read_the_first_passage_and_the_corpus_centre(
+    corpus: Corpus, embedder: FakeEmbedder
+) -> None:
+    retriever = Retriever(embedder)
+    snapshot = corpus.snapshot
+    query = retriever.encode("sourdough wild yeast flour qwzxv")
+    hits = retriever.search(snapshot, query, 3)
+    assert hits[0].article.id == "bread"
+    dense, sentence, centroid, share = refusal_features(snapshot, query, hits)
+    assert dense == max(h.dense or 0.0 for h in hits)
+    assert sentence == max(h.sentence or 0.0 for h in hits)
+    assert centroid == pytest.approx(float(snapshot.centroid @ query.vector))
+    # Every word the corpus knows is in the first passage; the unknown one is left out.
+    assert share == 1.0
+    mixed = retriever.encode("sourdough yeast chess final")
+    mixed_hits = retriever.search(snapshot, mixed, 3)
+    lexical = snapshot.lexical
+    first = mixed_hits[0].passage.text.lower()
+    held = sum(lexical.idf(t) for t in mixed.terms if t[:4] in first)
+    expected = held / sum(lexical.idf(t) for t in mixed.terms)
+    assert 0 < expected < 1
+    assert refusal_features(snapshot, mixed, mixed_hits)[3] == pytest.approx(expected)
+    assert refusal_features(snapshot, mixed, [])[3] == 0.0

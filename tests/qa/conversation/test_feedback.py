@@ -30,7 +30,7 @@ def test_feedback_export_in_gold_format(
 ) -> None:
     store = ConversationStore(corpus.data_dir / "conversations.sqlite")
     # Answer when the best passage's cosine reaches 0.3.
-    refusal = RefusalModel(weights=(10.0, 0.0), bias=-3.0, threshold=0.5)
+    refusal = RefusalModel(weights=(10.0, 0.0, 0.0, 0.0), bias=-3.0, threshold=0.5)
     answerer = Answerer(corpus, Retriever(embedder), refusal=refusal)
 
     def ask(question: str, conversation_id: str) -> ConversationTurn:

@@ -115,6 +115,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         lexical_coverage=settings.lexical_coverage,
         max_per_article=settings.max_per_article,
         recency_margin=settings.recency_margin,
+        acronyms=settings.acronyms,
     )
     picker = SentencePicker(recency_margin=settings.recency_margin)
     answerer = Answerer(corpus, retriever, picker, refusal_model(corpus, settings))

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         description="Hybrid: scale the BM25 part by the share of the question's IDF mass that"
         " the corpus holds.",
     )
+    acronyms: bool = Field(
+        True,
+        description="BM25 also looks for the other form of an acronym the corpus spells out"
+        " (CPEC and China-Pakistan Economic Corridor).",
+    )
     max_per_article: int | None = Field(
         2, ge=1, description="Cap on citations from one article while others are left."
     )

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from index.acronyms import definitions
 from index.lexical import LexicalSegment
 from index.models import Article, Passage
 from index.text import tokenize
@@ -64,6 +65,19 @@ class Segment:
             sentences = self.passages[position].sentences
             found = tuple(frozenset(tokenize(s.text)) for s in sentences)
             self._sentence_terms[position] = found
+        return found
+
+    @cached_property
+    def acronyms(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """The acronyms its passages spell out, per article: article id → acronym token →
+        the expansion's tokens ("cpec" → ("china", "pakistan", "econom", "corridor"))."""
+        found: dict[str, dict[str, tuple[str, ...]]] = {}
+        for passage in self.passages:
+            for definition in definitions(passage.text):
+                acronym = tokenize(definition.acronym)
+                expansion = tuple(tokenize(passage.text[definition.start : definition.end]))
+                if len(acronym) == 1 and len(expansion) > 1:
+                    found.setdefault(passage.article_id, {})[acronym[0]] = expansion
         return found
 
     @cached_property

@@ -119,6 +119,43 @@ class Snapshot:
         norm = float(np.linalg.norm(total))
         return (total / norm if norm > 0 else total).astype(np.float32)
 
+    @cached_property
+    def acronyms(self) -> dict[str, tuple[str, ...]]:
+        """Acronym token → its expansion's tokens, as the live articles define them (the first
+        definition met wins when articles disagree)."""
+        found: dict[str, tuple[str, ...]] = {}
+        for state in self.states:
+            for article_id, defined in state.segment.acronyms.items():
+                if article_id not in state.deleted:
+                    for acronym, expansion in defined.items():
+                        found.setdefault(acronym, expansion)
+        return found
+
+    @cached_property
+    def _expansions(self) -> dict[str, list[tuple[frozenset[str], str]]]:
+        """Expansion's first token → (its tokens, the acronym), to find spelled-out forms."""
+        by_first: dict[str, list[tuple[frozenset[str], str]]] = {}
+        for acronym, expansion in self.acronyms.items():
+            by_first.setdefault(expansion[0], []).append((frozenset(expansion), acronym))
+        return by_first
+
+    def with_acronyms(self, terms: Sequence[str]) -> tuple[str, ...]:
+        """Query tokens with each acronym's expansion added, and each spelled-out expansion's
+        acronym, where the corpus defines them: "cpec" also finds "China-Pakistan Economic
+        Corridor", and the words find "CPEC"."""
+        have = set(terms)
+        added: list[str] = []
+        for term in dict.fromkeys(terms):
+            for word in self.acronyms.get(term, ()):
+                if word not in have:
+                    have.add(word)
+                    added.append(word)
+            for words, acronym in self._expansions.get(term, ()):
+                if acronym not in have and words <= have:
+                    have.add(acronym)
+                    added.append(acronym)
+        return (*terms, *added)
+
     # -- positions -----------------------------------------------------------------------------
 
     def _locate(self, position: int) -> tuple[SegmentState, int]:

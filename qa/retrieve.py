@@ -50,6 +50,9 @@ class Retriever:
     ``max_per_article`` caps how many of the returned passages one article may fill while
     passages of other articles are left; the cap relaxes when there are none.
 
+    With ``acronyms``, the BM25 side also looks for the other form of an acronym the corpus
+    spells out ("CPEC" and "China-Pakistan Economic Corridor"): ``Snapshot.with_acronyms``.
+
     ``recency_margin`` lets a newer article win a near-tie: the ranking is built best first,
     and each next place goes to the most recently published of the remaining candidates that
     score within the margin of the best remaining one (an undated article counts as oldest;
@@ -66,6 +69,7 @@ class Retriever:
         candidates: int = 100,
         max_per_article: int | None = None,
         recency_margin: float = 0.0,
+        acronyms: bool = True,
     ) -> None:
         if not isinstance(embedder, Embedder):
             raise TypeError(f"embedder must implement the Embedder protocol, got {embedder!r}")
@@ -89,6 +93,7 @@ class Retriever:
         self.candidates = candidates
         self.max_per_article = max_per_article
         self.recency_margin = recency_margin
+        self.acronyms = acronyms
 
     def encode(self, question: str) -> Query:
         """Tokenize and embed the question: the one model call a question costs."""
@@ -116,7 +121,8 @@ class Retriever:
         if snapshot.passage_count == 0 or k < 1:
             return []
         pool = max(self.candidates, k * 3)
-        lexical_all = snapshot.lexical.scores(query.terms)
+        terms = snapshot.with_acronyms(query.terms) if self.acronyms else query.terms
+        lexical_all = snapshot.lexical.scores(terms)
         allowed = None
         if filters is not None and not filters.empty:
             allowed = filters.positions(snapshot)
@@ -141,7 +147,7 @@ class Retriever:
             semantic = dense + self.sentence_weight * sentence
             # Min-max stretches BM25 to [0, 1] even when only the question's weak words matched;
             # scaling by the share of its IDF mass the corpus knows keeps that noise small.
-            coverage = snapshot.lexical.coverage(query.terms) if self.lexical_coverage else 1.0
+            coverage = snapshot.lexical.coverage(terms) if self.lexical_coverage else 1.0
             fused = w * _minmax(semantic) + (1 - w) * coverage * _minmax(lexical)
         order = np.argsort(-fused, kind="stable")
         if self.recency_margin:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from index.acronyms import definitions, letters
 from index.models import Entity, Span
 from qa.answertype import EXPANSION, AnswerType
 
@@ -114,39 +115,16 @@ def acronym_of(question: str) -> str | None:
     return match.group(1).strip(".") if match else None
 
 
-def _initials(words: Sequence[str]) -> str:
-    """ "China-Pakistan Economic Corridor" → CPEC; "Tehreek-e-Taliban Pakistan" → TTP (a
-    lower-case part inside a hyphenated name is a particle, not an initial)."""
-    letters = []
-    for word in words:
-        parts = [part for part in re.split(r"[-/]", word) if part]
-        letters += [p[0] for p in parts if len(parts) == 1 or not p.islower()]
-    return "".join(letters).upper()
-
-
 def _expansion(question: str, sentence: Span) -> Span | None:
-    """ "China-Pakistan Economic Corridor (CPEC)" or "CPEC (China-Pakistan Economic
-    Corridor)": the words whose initials spell the acronym, beside it in brackets."""
+    """The words the asked-about acronym stands for, where the sentence spells it out beside
+    it ("China-Pakistan Economic Corridor (CPEC)" or "CPEC (China-Pakistan Economic
+    Corridor)")."""
     acronym = acronym_of(question)
     if not acronym:
         return None
-    letters = re.sub(r"[^A-Za-z]", "", acronym).upper()
-    body = sentence.text
-    for match in re.finditer(rf"\(\s*{re.escape(acronym)}\s*\)", body):
-        before = list(re.finditer(r"[\w'’&/-]+", body[: match.start()]))
-        # Fewest words before the bracket whose initials spell it; small words ("of", "and")
-        # may sit between.
-        for n in range(1, min(len(before), 2 * len(letters) + 2) + 1):
-            words = before[-n:]
-            significant = [w.group() for w in words if not w.group().islower() or len(words) == 1]
-            if _initials(significant) == letters and words[0].group()[0].isupper():
-                start, end = sentence.start + words[0].start(), sentence.start + words[-1].end()
-                return Span(start, end, _slice(sentence, start, end))
-    for match in re.finditer(rf"\b{re.escape(acronym)}\s*\(([^()]+)\)", body):
-        inner = match.group(1)
-        capitalised = [w for w in re.findall(r"[\w'’&/-]+", inner) if not w.islower()]
-        if _initials(capitalised) == letters:
-            start = sentence.start + match.start(1)
-            end = sentence.start + match.end(1)
+    wanted = letters(acronym)
+    for found in definitions(sentence.text):
+        if letters(found.acronym) == wanted:
+            start, end = sentence.start + found.start, sentence.start + found.end
             return Span(start, end, _slice(sentence, start, end))
     return None

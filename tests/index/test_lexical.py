@@ -103,3 +103,11 @@ def test_segments_with_deletions_score_as_one_index_of_the_live_texts() -> None:
             alone.scores(tokenize(query)), index.scores(tokenize(query))[live_slots], rtol=1e-6
         )
         assert [alone.idf(t) for t in tokenize(query)] == [index.idf(t) for t in tokenize(query)]
+
+
+def test_possessives_fold_into_the_noun() -> None:
+    from index.text import tokenize
+
+    # Straight or curly apostrophe, the possessive is the noun itself: "China's" finds "China".
+    assert tokenize("China's envoy") == tokenize("China’s envoy") == tokenize("China envoy")
+    assert tokenize("the workers' safety") == tokenize("the workers safety")

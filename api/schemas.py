@@ -266,6 +266,9 @@ class TurnOut(BaseModel):
     answer_removed: bool = Field(
         description="The answer quoted a passage the corpus no longer holds, so it is withheld."
     )
+    answer_span: AnswerSpanOut | None = Field(
+        None, description="The exact answer inside the answer sentence, as /api/ask gave it."
+    )
     citations: list[HistoryCitationOut]
     created_at: str
     feedback: Literal["up", "down"] | None
@@ -281,10 +284,18 @@ class TurnOut(BaseModel):
             answered=stored.turn.answered,
             answer=turn.answer,
             answer_removed=turn.answer_removed,
+            answer_span=_stored_span(turn),
             citations=[HistoryCitationOut.of(c) for c in turn.citations],
             created_at=stored.created_at,
             feedback=stored.feedback,
         )
+
+
+def _stored_span(turn: HistoryTurn) -> AnswerSpanOut | None:
+    ref = turn.stored.turn.answer
+    if turn.span is None or ref is None or ref.span is None:
+        return None
+    return AnswerSpanOut(start=ref.span[0], end=ref.span[1], text=turn.span)
 
 
 class ConversationOut(BaseModel):

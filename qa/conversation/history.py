@@ -44,6 +44,7 @@ class HistoryTurn:
     citations: tuple[HistoryCitation, ...]
     sentence: str | None  # the answer sentence; None when refused or withheld
     answer_removed: bool  # answered from a passage the corpus no longer holds: withheld
+    span: str | None = None  # the exact answer inside the sentence, when there was one
 
     @property
     def answer(self) -> str | None:
@@ -73,12 +74,14 @@ def resolve_turns(turns: Sequence[StoredTurn], articles: ArticleSource) -> list[
     for stored in turns:
         citations = tuple(_resolve(ref, article(ref.article_id)) for ref in stored.turn.citations)
         sentence = _sentence(stored.turn.answer, citations)
+        span = _span(stored.turn.answer, citations) if sentence is not None else None
         out.append(
             HistoryTurn(
                 stored=stored,
                 citations=citations,
                 sentence=sentence,
                 answer_removed=stored.turn.answered and sentence is None,
+                span=span,
             )
         )
     return out
@@ -101,4 +104,16 @@ def _sentence(answer: AnswerRef | None, citations: Sequence[HistoryCitation]) ->
             # The sentence lies inside the passage whose hash was just checked.
             if ref.start <= answer.start <= answer.end <= ref.end:
                 return citation.article.text[answer.start : answer.end]
+    return None
+
+
+def _span(answer: AnswerRef | None, citations: Sequence[HistoryCitation]) -> str | None:
+    """The exact answer's text, read from the citation the (still quotable) sentence is in."""
+    if answer is None or answer.span is None:
+        return None
+    start, end = answer.span
+    for citation in citations:
+        if citation.ref.rank == answer.rank and citation.article is not None:
+            if answer.start <= start <= end <= answer.end:
+                return citation.article.text[start:end]
     return None

@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 Rating = Literal["up", "down"]
 
 # 1: each turn held copies of its citations (text, titles) and the answer sentence;
-# 2: references only.
-SCHEMA_VERSION = 2
+# 2: references only; 3: with the exact answer's offsets (span_start, span_end).
+SCHEMA_VERSION = 3
 _SCHEMA = (
     """CREATE TABLE turns (
     conversation_id TEXT NOT NULL,
@@ -53,6 +53,9 @@ _SCHEMA = (
     answer_rank INTEGER,
     answer_start INTEGER,
     answer_end INTEGER,
+    -- the exact answer inside the answer sentence, same article: [span_start, span_end)
+    span_start INTEGER,
+    span_end INTEGER,
     citations TEXT NOT NULL,  -- JSON list of references (CitationRef), no text
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     feedback TEXT CHECK (feedback IN ('up', 'down')),
@@ -136,11 +139,13 @@ class CitationRef:
 
 @dataclass(frozen=True)
 class AnswerRef:
-    """The answer sentence: characters ``[start, end)`` of the article cited as ``rank``."""
+    """The answer sentence: characters ``[start, end)`` of the article cited as ``rank``, and
+    the exact answer inside it (``span``, same article) when there was one."""
 
     rank: int
     start: int
     end: int
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,8 @@ class Turn:
         quoted = next((c for c in answer.citations if c.highlight is not None), None)
         answer_ref = None
         if answer.answered and quoted is not None and quoted.highlight is not None:
-            answer_ref = AnswerRef(quoted.rank, quoted.highlight.start, quoted.highlight.end)
+            span = None if answer.span is None else (answer.span.start, answer.span.end)
+            answer_ref = AnswerRef(quoted.rank, quoted.highlight.start, quoted.highlight.end, span)
         return cls(
             question=answer.question,
             resolved=resolved,
@@ -263,6 +269,9 @@ class ConversationStore:
                 if "answer" in columns:
                     _migrate_copies_to_references(conn)
                     migrated = True
+                elif version == 2 and columns:
+                    conn.execute("ALTER TABLE turns ADD COLUMN span_start INTEGER")
+                    conn.execute("ALTER TABLE turns ADD COLUMN span_end INTEGER")
                 elif columns:
                     raise RuntimeError(f"{self.path} holds a turns table this version cannot read")
                 else:
@@ -318,8 +327,8 @@ class ConversationStore:
             # One statement reads the last index and inserts after it, under the write lock.
             row = conn.execute(
                 "INSERT INTO turns(conversation_id, idx, question, resolved, answered,"
-                " answer_rank, answer_start, answer_end, citations)"
-                " SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ?, ?, ?, ? FROM turns"
+                " answer_rank, answer_start, answer_end, span_start, span_end, citations)"
+                " SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ?, ?, ?, ?, ?, ? FROM turns"
                 " WHERE conversation_id = ? RETURNING idx",
                 (
                     conversation_id,
@@ -329,6 +338,8 @@ class ConversationStore:
                     None if answer is None else answer.rank,
                     None if answer is None else answer.start,
                     None if answer is None else answer.end,
+                    None if answer is None or answer.span is None else answer.span[0],
+                    None if answer is None or answer.span is None else answer.span[1],
                     _citations_json(turn.citations),
                     conversation_id,
                 ),
@@ -388,7 +399,10 @@ def _citations_json(citations: tuple[CitationRef, ...]) -> str:
 def _stored_turn(row: sqlite3.Row) -> StoredTurn:
     answer = None
     if row["answer_rank"] is not None:
-        answer = AnswerRef(row["answer_rank"], row["answer_start"], row["answer_end"])
+        span = None
+        if row["span_start"] is not None:
+            span = (int(row["span_start"]), int(row["span_end"]))
+        answer = AnswerRef(row["answer_rank"], row["answer_start"], row["answer_end"], span)
     return StoredTurn(
         conversation_id=row["conversation_id"],
         index=row["idx"],

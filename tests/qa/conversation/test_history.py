@@ -117,3 +117,20 @@ def test_a_replaced_article_that_still_holds_the_passage_is_quoted(
     [volcano] = [c for c in first.citations if c.ref.article_id == "volcano"]
     assert volcano.article is not None
     assert volcano.article.title == "Eruption on the Reykjanes peninsula"
+
+
+def test_the_exact_answer_is_read_back_and_withheld_with_its_sentence(
+    corpus: Corpus, store: ConversationStore, asked: list[ConversationTurn]
+) -> None:
+    stored = store.turns("c")[0].turn
+    assert stored.answer is not None
+    start, end = stored.answer.start, stored.answer.start + 9  # the sentence's first word(s)
+    with_span = replace(stored, answer=replace(stored.answer, span=(start, end)))
+    store.append("s", with_span)
+    [turn] = resolve_turns(store.turns("s"), corpus)
+    article = corpus.get_article(stored.citations[stored.answer.rank - 1].article_id)
+    assert turn.span == article.text[start:end] and turn.sentence is not None
+    assert turn.span in turn.sentence
+    corpus.delete_article(article.id)
+    [gone] = resolve_turns(store.turns("s"), corpus)
+    assert gone.span is None and gone.answer_removed

@@ -67,7 +67,7 @@ def test_a_turn_is_stored_as_references_without_text(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(tmp_path / "c.sqlite") as db:
         row = db.execute("SELECT * FROM turns").fetchone()
-    assert row[:9] == (
+    assert row[:11] == (
         "c1",
         0,
         "What happened to the residents?",
@@ -76,9 +76,11 @@ def test_a_turn_is_stored_as_references_without_text(tmp_path: Path) -> None:
         1,  # the answer: the sentence at 129..end of the article cited first
         129,
         CITED.end,
+        None,  # no exact answer inside it
+        None,
         json.dumps([CITED.as_dict()]),
     )
-    assert json.loads(row[8]) == [
+    assert json.loads(row[10]) == [
         {
             "rank": 1,
             "article_id": "volcano",
@@ -351,3 +353,34 @@ def test_a_conversion_that_fails_leaves_the_file_as_it_was(
     store = ConversationStore(path)
     assert len(store.turns("c1")) == 2
     store.close()
+
+
+def test_a_file_of_the_second_schema_gains_the_answer_span_columns(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE turns (conversation_id TEXT NOT NULL, idx INTEGER NOT NULL,"
+            " question TEXT NOT NULL, resolved TEXT NOT NULL, answered INTEGER NOT NULL,"
+            " answer_rank INTEGER, answer_start INTEGER, answer_end INTEGER,"
+            " citations TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT"
+            " (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), feedback TEXT, feedback_at TEXT,"
+            " PRIMARY KEY (conversation_id, idx))"
+        )
+        db.execute(
+            "INSERT INTO turns(conversation_id, idx, question, resolved, answered, answer_rank,"
+            " answer_start, answer_end, citations) VALUES ('c', 0, 'Who left?', 'Who left?', 1,"
+            " 1, 129, ?, ?)",
+            (CITED.end, json.dumps([CITED.as_dict()])),
+        )
+        db.execute("PRAGMA user_version = 2")
+    db.close()
+    store = ConversationStore(path)
+    [old] = store.turns("c")
+    assert old.turn.answer == AnswerRef(1, 129, CITED.end)  # no span: it was never stored
+    spanned = Turn("Who?", "Who?", True, AnswerRef(1, 129, CITED.end, (129, 135)), (CITED,))
+    assert store.append("c", spanned) == 1
+    assert store.turns("c")[1].turn == spanned
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    db.close()

@@ -112,8 +112,9 @@ def _span(answer: AnswerRef | None, citations: Sequence[HistoryCitation]) -> str
     if answer is None or answer.span is None:
         return None
     start, end = answer.span
+    if not answer.start <= start <= end <= answer.end:
+        return None
     for citation in citations:
         if citation.ref.rank == answer.rank and citation.article is not None:
-            if answer.start <= start <= end <= answer.end:
-                return citation.article.text[start:end]
+            return citation.article.text[start:end]
     return None

@@ -66,6 +66,8 @@ from index.text import tokenize
 from index.vectors import atomic_write_bytes, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
+# Meta key naming the tagger (model and version) whose entities the passages hold.
+TAGGER_KEY = "tagger"
 
 DB_FILE = "corpus.sqlite"
 LOCK_FILE = "write.lock"
@@ -156,6 +158,7 @@ class Corpus:
         self._checkpoint_lock = threading.Lock()  # one checkpoint at a time
         self.db = Database(self.data_dir / DB_FILE)
         self._check_model()
+        self._check_tagger()
         self.checkpoint_seconds = checkpoint_seconds
         self._saved: dict[str, dict[str, Any]] = {}  # segment name -> its manifest entry
         self._checkpointed = -1  # generation of the last checkpoint written or read
@@ -721,6 +724,24 @@ class Corpus:
             self._write_checkpoint(fresh)
         return fresh
 
+    def _check_tagger(self) -> None:
+        """Record which tagger tags this corpus's entities, and warn when the stored passages
+        were tagged by another (``qa reindex --embed`` re-tags them all)."""
+        if self.tagger is None:
+            return
+        stored = self.db.get_meta(TAGGER_KEY)
+        if stored is None:
+            with self._exclusive():
+                self.db.set_meta(TAGGER_KEY, self.tagger.name)
+        elif stored != self.tagger.name:
+            log.warning(
+                "entities in %s were tagged by %s, new ones by %s; `qa reindex --embed` re-tags"
+                " them all",
+                self.data_dir,
+                stored,
+                self.tagger.name,
+            )
+
     def reindex(
         self, embedder: Embedder, *, progress: bool = False, batch_articles: int = 32
     ) -> int:
@@ -735,4 +756,7 @@ class Corpus:
                 self._add_batch(batch, embedder, IngestReport(), rewrite=True)
                 done += len(batch)
                 bar.update(len(batch))
+        if self.tagger is not None:
+            with self._exclusive():
+                self.db.set_meta(TAGGER_KEY, self.tagger.name)
         return done

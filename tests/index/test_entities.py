@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
-from index.corpus import Corpus
+from index.corpus import TAGGER_KEY, Corpus
 from index.models import Article
 from tests.fakes import FakeEmbedder, FakeTagger
 
@@ -52,6 +53,30 @@ def test_without_a_tagger_passages_have_no_entities(tmp_path: Path) -> None:
     corpus.add_articles([ARTICLE], embedder)
     assert entities_of(corpus) == []
     corpus.close()
+
+
+def test_the_corpus_records_its_tagger_and_warns_of_another(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder = FakeEmbedder()
+    corpus = Corpus(
+        tmp_path, embedder.name, embedder.dimension, refresh_seconds=0, tagger=FakeTagger()
+    )
+    corpus.add_articles([ARTICLE], embedder)
+    assert corpus.db.get_meta(TAGGER_KEY) == "fake-capitals"
+    corpus.close()
+
+    class OtherTagger(FakeTagger):
+        name = "fake-other"
+
+    with caplog.at_level(logging.WARNING, logger="index.corpus"):
+        other = Corpus(
+            tmp_path, embedder.name, embedder.dimension, refresh_seconds=0, tagger=OtherTagger()
+        )
+    assert "tagged by fake-capitals, new ones by fake-other" in caplog.text
+    other.reindex(embedder)  # re-tags every passage: the record follows
+    assert other.db.get_meta(TAGGER_KEY) == "fake-other"
+    other.close()
 
 
 @pytest.mark.slow

@@ -204,22 +204,28 @@ def _newer_first(
     """``order`` (indexes into ``positions``, best score first) with its first ``places``
     re-chosen one at a time: the newest of the remaining candidates scoring within ``margin``
     of the best remaining one."""
-    days = np.array(
-        [published_day(snapshot.article_of(int(positions[i])).published) for i in order]
-    )
-    if len(set(days[~np.isnan(days)].tolist())) < 2:
-        return order
-    days = np.nan_to_num(days, nan=-math.inf)
     ranked = scores[order]
-    left = list(range(len(order)))
+    if not len(order):
+        return order
+    # Whatever fills the first places scores at least the last place's score less the margin;
+    # only those candidates need their dates.
+    reach = int(np.searchsorted(-ranked, -(ranked[min(places, len(order)) - 1] - margin), "right"))
+    days = np.array(
+        [published_day(snapshot.article_of(int(positions[i])).published) for i in order[:reach]]
+    )
+    if len(np.unique(days[~np.isnan(days)])) < 2:
+        return order
+    days = np.nan_to_num(days, nan=-np.inf)
+    left = np.arange(reach)  # indexes into ``order``, kept in score order
     chosen: list[int] = []
-    while left and len(chosen) < places:
-        top = ranked[left[0]]
-        near = [j for j in left if ranked[j] >= top - margin]
-        pick = max(near, key=lambda j: (days[j], -j))
-        chosen.append(pick)
-        left.remove(pick)
-    return order[chosen + left]
+    while len(left) and len(chosen) < places:
+        near = int(np.searchsorted(-ranked[left], -(ranked[left[0]] - margin), "right"))
+        pick = int(np.argmax(days[left[:near]]))  # the first of equal dates: the best score
+        chosen.append(int(left[pick]))
+        left = np.delete(left, pick)
+    rest = np.setdiff1d(np.arange(len(order)), chosen, assume_unique=True)
+    reordered: npt.NDArray[np.int64] = order[np.concatenate([np.asarray(chosen), rest])]
+    return reordered
 
 
 @lru_cache(maxsize=65536)

@@ -224,7 +224,9 @@ def _newer_first(
         chosen.append(int(left[pick]))
         left = np.delete(left, pick)
     rest = np.setdiff1d(np.arange(len(order)), chosen, assume_unique=True)
-    reordered: npt.NDArray[np.int64] = order[np.concatenate([np.asarray(chosen, dtype=np.int64), rest])]
+    reordered: npt.NDArray[np.int64] = order[
+        np.concatenate([np.asarray(chosen, dtype=np.int64), rest])
+    ]
     return reordered
 
 

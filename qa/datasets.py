@@ -140,13 +140,20 @@ def load_followups(path: Path) -> list[Conversation]:
     ]
 
 
-def load_gold(path: Path, corpus: Path) -> Dataset:
-    """The gold JSONL with the articles it is about (a file or folder, as ``qa ingest`` reads)."""
+def _read_articles(path: Path) -> list[Article]:
+    """Articles from a file or folder as ``qa ingest`` reads them; raises ``ValueError`` naming
+    the first that cannot be read."""
     articles = []
-    for item in read_paths([corpus]):
+    for item in read_paths([path]):
         if isinstance(item, SourceError):
             raise ValueError(f"{item.source}: {item.reason}")
         articles.append(item)
+    return articles
+
+
+def load_gold(path: Path, corpus: Path) -> Dataset:
+    """The gold JSONL with the articles it is about (a file or folder, as ``qa ingest`` reads)."""
+    articles = _read_articles(corpus)
     queries = [
         EvalQuery(
             id=str(q["id"]),
@@ -165,11 +172,7 @@ def load_recency(folder: Path) -> Dataset:
     """Stories published twice, an earlier report and an update: each question is judged by
     the update (``relevant``, ``answers``) and carries the earlier version's now wrong spans
     (``stale``)."""
-    articles = []
-    for item in read_paths([folder / "articles.jsonl"]):
-        if isinstance(item, SourceError):
-            raise ValueError(f"{item.source}: {item.reason}")
-        articles.append(item)
+    articles = _read_articles(folder / "articles.jsonl")
     queries = [
         EvalQuery(
             id=str(q["id"]),

@@ -96,10 +96,10 @@ class Settings(BaseSettings):
         60, ge=0, description="On SIGTERM, how long requests in flight may take to finish."
     )
     followup_specificity: float = Field(
-        4.0,
+        2.0,
         ge=0,
-        description="A question whose known words sum to less IDF than this is read after the "
-        "turn before it.",
+        description="A question whose known content words sum to less IDF than this is read"
+        " after the turn before it.",
     )
     conversation_max_turns: int = Field(
         100, ge=1, description="Turns kept per conversation; older ones are dropped."

@@ -6,10 +6,13 @@ import re
 from functools import lru_cache
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
+# The longer list (pronouns, auxiliaries, "about"...) for judging what a question names; the
+# index keeps Lucene's short one, so phrases such as "who he is" stay searchable.
+_FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
 @lru_cache(maxsize=1)
@@ -20,4 +23,11 @@ def _stemmer() -> Stemmer.Stemmer:
 def tokenize(text: str) -> list[str]:
     """Return the lowercased, stemmed words of ``text``, less Lucene's English stopwords."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+    return list(_stemmer().stemWords(words))
+
+
+def content_terms(text: str) -> list[str]:
+    """``tokenize``'s terms of the words that name something: pronouns, auxiliaries and other
+    function words (bm25s's longer English list) left out."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _FUNCTION_WORDS]
     return list(_stemmer().stemWords(words))

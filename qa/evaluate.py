@@ -281,11 +281,13 @@ class AnswerScores:
 
 @dataclass
 class FollowupScores:
-    """Recall@3 of the last turn's answer passage, with and without the earlier turns."""
+    """Recall@3 of the last turn's answer passage, with and without the earlier turns, and the
+    share of last turns (read with the earlier ones) whose answer sentence holds the span."""
 
     conversations: int
     with_history: float
     without_history: float
+    sentence_with_history: float = 0.0
 
 
 def followup_recall(
@@ -300,6 +302,7 @@ def followup_recall(
     lexical = answerer.corpus.snapshot.lexical
     with_history: list[bool] = []
     without: list[bool] = []
+    sentences: list[bool] = []
     for conversation in conversations:
         previous: str | None = None  # the turn before's resolved query
         for question in conversation.questions[:-1]:
@@ -312,7 +315,10 @@ def followup_recall(
         ):
             hits = answerer.search(text, k)
             out.append(any(span in h.passage.text for h in hits for span in spans))
-    return FollowupScores(len(conversations), _mean(with_history), _mean(without))
+        resolved = resolve_followup(last, previous, lexical, min_specificity)
+        answer = answerer.ask(last, resolved=resolved)
+        sentences.append(answer.answered and _contains_span(answer.text or "", spans))
+    return FollowupScores(len(conversations), _mean(with_history), _mean(without), _mean(sentences))
 
 
 def refusal(

@@ -266,7 +266,8 @@ def format_table(report: dict[str, Any]) -> str:
             f = r.followups
             parts.append(
                 f"follow-ups ({f.conversations} conversations): last turn R@3 "
-                f"{f.with_history:.3f} with history, {f.without_history:.3f} without"
+                f"{f.with_history:.3f} with history, {f.without_history:.3f} without; its "
+                f"answer sentence holds the span {f.sentence_with_history:.3f}"
             )
         for d in r.diversity:
             cap = "no cap" if d.max_per_article is None else f"at most {d.max_per_article}/article"

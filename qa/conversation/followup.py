@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.lexical import LexicalIndex
-from index.text import tokenize
+from index.text import content_terms
 
 MAX_CONTEXT_CHARS = 400
 
@@ -14,13 +14,14 @@ def resolve_followup(
     """The text to retrieve with: the question alone when it is specific enough (or nothing
     came before), else the question read after ``previous``, the turn before's resolved query.
 
-    Specificity is the summed IDF of the question's words that the corpus holds: a follow-up such
-    as "What did he say about it?" names nothing the corpus can pin down, so on its own it would
-    retrieve at random; the earlier question supplies the subject.
+    Specificity is the summed IDF of the question's content words that the corpus holds
+    (pronouns and other function words left out, however rare a small corpus makes them): a
+    follow-up such as "What did he say about it?" names nothing the corpus can pin down, so on
+    its own it would retrieve at random; the earlier question supplies the subject.
     """
     if previous is None:
         return question
-    specificity = sum(lexical.idf(t) for t in set(tokenize(question)))
+    specificity = sum(lexical.idf(t) for t in set(content_terms(question)))
     if specificity >= min_specificity:
         return question
     # The earlier turn may itself carry context; keep its end so long chats stay short.

@@ -53,6 +53,16 @@ def test_turns_are_stored_and_returned(client: TestClient) -> None:
     assert stored["turns"][0]["feedback"] is None
 
 
+def test_the_history_gives_the_exact_answer_as_ask_gave_it(client: TestClient) -> None:
+    body = ask(client, "What does CPEC stand for?")
+    assert body["answer_span"] is not None
+    assert body["answer_span"]["text"] == "China-Pakistan Economic Corridor"
+    other = ask(client, "What did Jiang Zaidong say about security?", body["conversation_id"])
+    stored = client.get(f"/api/conversations/{body['conversation_id']}").json()
+    assert stored["turns"][0]["answer_span"] == body["answer_span"]
+    assert stored["turns"][1]["answer_span"] == other["answer_span"]
+
+
 def test_underspecified_follow_up_is_read_after_the_turn_before(client: TestClient) -> None:
     first = ask(client, "What did Jiang Zaidong say about security and CPEC?")
     follow = ask(client, "Why?", first["conversation_id"])

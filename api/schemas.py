@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -49,6 +51,21 @@ def check_text(value: str, field: str) -> str:
         raise QuestionError(str(exc)) from exc
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _written_day(value: object) -> object:
+    """Only a day written ``YYYY-MM-DD`` (or a date) is a day: pydantic would also take a Unix
+    timestamp that falls at midnight, and explain other numbers in terms of datetimes."""
+    if isinstance(value, date) or (isinstance(value, str) and _DAY.fullmatch(value)):
+        return value
+    raise ValueError(f"a day is written YYYY-MM-DD, got {str(value)[:40]!r}")
+
+
+# A publication day, as filters take it.
+Day = Annotated[date, BeforeValidator(_written_day)]
+
+
 class FiltersIn(BaseModel):
     """Restrict a question to some articles; fields left out do not filter."""
 
@@ -63,8 +80,8 @@ class FiltersIn(BaseModel):
     author: str | None = Field(
         None, min_length=1, max_length=MAX_NAME_CHARS, description="A name in the byline."
     )
-    published_from: date | None = Field(None, description="First publication day, inclusive.")
-    published_to: date | None = Field(None, description="Last publication day, inclusive.")
+    published_from: Day | None = Field(None, description="First publication day, inclusive.")
+    published_to: Day | None = Field(None, description="Last publication day, inclusive.")
 
     @field_validator("source", "author")
     @classmethod

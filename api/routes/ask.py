@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from api.schemas import (
     AskRequest,
     AskResponse,
     CitationOut,
+    Day,
     FiltersIn,
     SearchResponse,
     check_text,
@@ -68,8 +68,8 @@ async def search(
     article_id: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
     source: Annotated[str | None, Query(min_length=1, description="Outlet, any case.")] = None,
     author: Annotated[str | None, Query(min_length=1, description="Byline name.")] = None,
-    published_from: Annotated[date | None, Query(description="From this day.")] = None,
-    published_to: Annotated[date | None, Query(description="To this day.")] = None,
+    published_from: Annotated[Day | None, Query(description="From this day, YYYY-MM-DD.")] = None,
+    published_to: Annotated[Day | None, Query(description="To this day, YYYY-MM-DD.")] = None,
 ) -> SearchResponse:
     """Return the passages ranked for a query, without picking an answer."""
     try:

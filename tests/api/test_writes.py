@@ -213,6 +213,20 @@ def test_filters_apply_before_ranking(writer: TestClient) -> None:
     assert none.json()["answered"] is False and none.json()["citations"] == []
 
 
+@pytest.mark.parametrize(
+    "day", [1704067200, "1704067200", "12345", "2024-01-01T00:00", "01/02/2024"]
+)
+def test_a_filter_day_must_be_written_as_a_day(writer: TestClient, day: object) -> None:
+    # A Unix timestamp at midnight would otherwise pass as that day, silently.
+    asked = writer.post("/api/ask", json={"question": "x", "filters": {"published_from": day}})
+    assert asked.status_code == 422
+    assert "a day is written YYYY-MM-DD" in asked.json()["detail"]
+    assert "published_from" in asked.json()["detail"]
+    searched = writer.get("/api/search", params={"q": "x", "published_to": str(day)})
+    assert searched.status_code == 422
+    assert "published_to: a day is written YYYY-MM-DD" in searched.json()["detail"]
+
+
 def test_deleted_default_article_stays_deleted_after_restart(data_dir: Path) -> None:
     with make_client(settings(data_dir), FakeEmbedder()) as client:
         listed = client.get("/api/articles").json()

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -96,6 +97,14 @@ class Segment:
         return len(self.passages)
 
     @classmethod
+    def _ready(cls, **fields: Any) -> Segment:
+        """The segment with what questions read of it as a whole (its vector sum, its acronyms)
+        worked out now, by the writer or merger that builds it, not by the first reader."""
+        segment = cls(**fields)
+        _ = segment.vector_sum, segment.acronyms
+        return segment
+
+    @classmethod
     def build(cls, rows: Sequence[ArticleRows], dimension: int, name: str | None = None) -> Segment:
         """A segment of these articles' passages, in the order given (a new ``name`` unless
         one is given: a segment read back from a checkpoint keeps its own)."""
@@ -124,7 +133,7 @@ class Segment:
             if sentence_blocks
             else np.zeros((0, dimension), dtype=np.float32)
         )
-        return cls(
+        return cls._ready(
             rowids=np.asarray(rowids, dtype=np.int64),
             passages=tuple(passages),
             vectors=FlatIndex(vectors),
@@ -168,7 +177,7 @@ class Segment:
         all_counts = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
         sentence_bounds = np.zeros(len(passages) + 1, dtype=np.int64)
         np.cumsum(all_counts, out=sentence_bounds[1:])
-        return cls(
+        return cls._ready(
             rowids=np.concatenate(rowids),
             passages=tuple(passages),
             vectors=FlatIndex(np.concatenate(vectors)),

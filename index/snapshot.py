@@ -40,22 +40,19 @@ class SegmentState:
     deleted: frozenset[str] = frozenset()  # article ids
     deletions: Deletions = field(default_factory=Deletions)
     deleted_sentences: int = 0
+    # The sum of the deleted passages' vectors, kept as deletions come (None: none deleted).
+    removed_sum: npt.NDArray[np.float64] | None = field(default=None, compare=False)
 
     @cached_property
     def selector(self) -> tuple[Any, Any] | None:
         """The FAISS selector of the live rows (and the bits it reads), or None if all live."""
         return None if self.live is None else bitmap_selector(self.live)
 
-    @cached_property
+    @property
     def vector_sum(self) -> npt.NDArray[np.float64]:
-        """The sum of the live passages' vectors: the segment's, less its deleted rows."""
+        """The sum of the live passages' vectors: the segment's, less its deleted ones."""
         total = self.segment.vector_sum
-        if self.live is None:
-            return total
-        dead: npt.NDArray[np.float64] = self.segment.vectors.matrix[~self.live].sum(
-            axis=0, dtype=np.float64
-        )
-        return total - dead
+        return total if self.removed_sum is None else total - self.removed_sum
 
     @property
     def live_passages(self) -> int:
@@ -72,9 +69,12 @@ class SegmentState:
         removed: list[Sequence[str]] = []
         sentences = 0
         bounds = self.segment.sentence_bounds
+        matrix = self.segment.vectors.matrix
+        removed_sum = np.zeros(matrix.shape[1]) if self.removed_sum is None else self.removed_sum
         for article_id in gone:
             first, last = ranges[article_id]
             live[first:last] = False
+            removed_sum = removed_sum + matrix[first:last].sum(axis=0, dtype=np.float64)
             article = self.segment.articles[article_id]
             removed.extend(tokens(article, p) for p in self.segment.passages[first:last])
             sentences += int(bounds[last] - bounds[first])
@@ -84,6 +84,7 @@ class SegmentState:
             deleted=self.deleted | frozenset(gone),
             deletions=self.deletions.plus(removed),
             deleted_sentences=self.deleted_sentences + sentences,
+            removed_sum=removed_sum,
         )
 
 

@@ -20,14 +20,17 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def _stemmed(text: str, stopwords: frozenset[str]) -> list[str]:
+    words = [w for w in _WORD.findall(text.lower()) if w not in stopwords]
+    return list(_stemmer().stemWords(words))
+
+
 def tokenize(text: str) -> list[str]:
     """Return the lowercased, stemmed words of ``text``, less Lucene's English stopwords."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return _stemmed(text, _STOPWORDS)
 
 
 def content_terms(text: str) -> list[str]:
     """``tokenize``'s terms of the words that name something: pronouns, auxiliaries and other
     function words (bm25s's longer English list) left out."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _FUNCTION_WORDS]
-    return list(_stemmer().stemWords(words))
+    return _stemmed(text, _FUNCTION_WORDS)

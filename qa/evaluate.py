@@ -309,13 +309,10 @@ def followup_recall(
             previous = resolve_followup(question, previous, lexical, min_specificity)
         last = conversation.questions[-1]
         spans = judged_spans(EvalQuery("", last, True, answers=conversation.answers), article_text)
-        for text, out in (
-            (resolve_followup(last, previous, lexical, min_specificity), with_history),
-            (last, without),
-        ):
+        resolved = resolve_followup(last, previous, lexical, min_specificity)
+        for text, out in ((resolved, with_history), (last, without)):
             hits = answerer.search(text, k)
             out.append(any(span in h.passage.text for h in hits for span in spans))
-        resolved = resolve_followup(last, previous, lexical, min_specificity)
         answer = answerer.ask(last, resolved=resolved)
         sentences.append(answer.answered and _contains_span(answer.text or "", spans))
     return FollowupScores(len(conversations), _mean(with_history), _mean(without), _mean(sentences))

@@ -73,8 +73,16 @@ def resolve_turns(turns: Sequence[StoredTurn], articles: ArticleSource) -> list[
     out = []
     for stored in turns:
         citations = tuple(_resolve(ref, article(ref.article_id)) for ref in stored.turn.citations)
-        sentence = _sentence(stored.turn.answer, citations)
-        span = _span(stored.turn.answer, citations) if sentence is not None else None
+        answer = stored.turn.answer
+        quoted_from = _quoted_article(answer, citations)
+        sentence = span = None
+        if answer is not None and quoted_from is not None:
+            sentence = quoted_from.text[answer.start : answer.end]
+            if (
+                answer.span is not None
+                and answer.start <= answer.span[0] <= answer.span[1] <= answer.end
+            ):
+                span = quoted_from.text[answer.span[0] : answer.span[1]]
         out.append(
             HistoryTurn(
                 stored=stored,
@@ -94,27 +102,16 @@ def _resolve(ref: CitationRef, article: Article | None) -> HistoryCitation:
     return HistoryCitation(ref, article)
 
 
-def _sentence(answer: AnswerRef | None, citations: Sequence[HistoryCitation]) -> str | None:
-    """The answer sentence from the citation it quotes, if that citation is still there."""
+def _quoted_article(
+    answer: AnswerRef | None, citations: Sequence[HistoryCitation]
+) -> Article | None:
+    """The article of the citation the answer sentence quotes, if that citation is still there
+    and its passage (whose hash was just checked) holds the sentence."""
     if answer is None:
         return None
     for citation in citations:
         if citation.ref.rank == answer.rank and citation.article is not None:
             ref = citation.ref
-            # The sentence lies inside the passage whose hash was just checked.
             if ref.start <= answer.start <= answer.end <= ref.end:
-                return citation.article.text[answer.start : answer.end]
-    return None
-
-
-def _span(answer: AnswerRef | None, citations: Sequence[HistoryCitation]) -> str | None:
-    """The exact answer's text, read from the citation the (still quotable) sentence is in."""
-    if answer is None or answer.span is None:
-        return None
-    start, end = answer.span
-    if not answer.start <= start <= end <= answer.end:
-        return None
-    for citation in citations:
-        if citation.ref.rank == answer.rank and citation.article is not None:
-            return citation.article.text[start:end]
+                return citation.article
     return None

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from api.schemas import AskResponse
 from api.services import article_list, build_services, load_embedder, load_tagger
@@ -460,34 +461,73 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
 
 
 @cli.command()
-@data_dir_option
-@click.option("-n", "--rounds", default=3, show_default=True, type=click.IntRange(1, 100))
-@click.argument(
-    "questions",
-    required=False,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--url", default=None, help="Measure this running server instead of starting one.")
+@click.option("--questions", default=200, show_default=True, type=click.IntRange(1))
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--concurrent-questions", default=400, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--articles",
+    default=200,
+    show_default=True,
+    type=click.IntRange(0),
+    help="SciFact abstracts sent through POST /api/articles:bulk (0: no ingest phase; with "
+    "--url the server must be started with QA_API_KEY=bench-key).",
 )
-def bench(data_dir: Path | None, rounds: int, questions: Path | None) -> None:
-    """Time questions through the answering pipeline and print latency percentiles.
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path(__file__).resolve().parents[1] / "eval" / "scifact" / "corpus.jsonl",
+    show_default=True,
+    help="JSONL articles for the ingest phase (BEIR corpus layout).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the started server's data directory and logs here (default: a temporary folder).",
+)
+def bench(
+    url: str | None,
+    questions: int,
+    clients: int,
+    concurrent_questions: int,
+    articles: int,
+    corpus: Path,
+    work_dir: Path | None,
+) -> None:
+    """Measure a real server: latency, throughput, ingest, start-up and memory.
 
-    QUESTIONS is a JSONL file with a "question" field per line; default: the gold set of the
-    bundled article. Each question is asked ROUNDS times after one warm-up pass.
+    First times the packaged model alone in this process (the floors): one question through
+    the int8 encoder on one thread and through PyTorch, and a batch of the ARTICLES' passages.
+    Then starts `qa serve` from this source tree on loopback on a new data directory (the cold
+    start: model load and the bundled article ingested), stops it and starts it again on that
+    directory, and sends QUESTIONS distinct questions one at a time over a keep-alive connection
+    (the gold set's, then SQuAD 2.0 dev's), then CONCURRENT-QUESTIONS others from CLIENTS threads
+    at once, then ARTICLES SciFact abstracts through POST /api/articles:bulk. Prints p50/p95/p99,
+    questions/s, passages/s and the server's peak RSS, each beside its floor.
 
     \b
     Example:
-        qa bench --data-dir data -n 5
+        qa bench
+        qa bench --clients 16 --concurrent-questions 800 --articles 0
+        qa bench --url http://127.0.0.1:8000 --articles 0
     """
-    from qa.benchmark import question_latency
-    from qa.evaluation import EVAL_DIR
+    from qa.servebench import run
 
-    path = questions or EVAL_DIR / "gold" / "diplomat.jsonl"
-    with open(path, encoding="utf-8") as fh:
-        texts = [json.loads(line)["question"] for line in fh if line.strip()]
-    services = build_services(_settings(data_dir))
     try:
-        click.echo(question_latency(services.answerer, texts, rounds))
-    finally:
-        services.close()
+        for line in run(
+            Path(__file__).resolve().parents[1],
+            corpus,
+            questions=questions,
+            clients=clients,
+            concurrent_questions=concurrent_questions,
+            articles=articles,
+            url=url,
+            work=work_dir,
+        ):
+            click.echo(line)
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command(name="bench-writes")
@@ -624,7 +664,16 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    try:
+        cli()
+    except ValidationError as exc:  # settings from the environment that do not validate
+        reasons = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: "
+            f"{str(error['msg']).removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        click.echo(f"Error: invalid settings: {reasons}", err=True)
+        sys.exit(2)
 
 
 @cli.command(name="bench-load")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from api.settings import Settings
 from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder, SentenceTransformerEmbedder, SplitEmbedder
 from index.entities import EntityTagger, spacy_tagger
 from index.errors import CorruptIndexError
 from index.models import Article
@@ -43,8 +43,21 @@ class Services:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """Load the sentence-transformers model named by the settings (seconds, once per process)."""
-    return SentenceTransformerEmbedder(model_path=settings.model_path, name=settings.model_name)
+    """Load the models the settings name (seconds, once per process): the sentence-transformers
+    model for passages on every core, and the question encoder."""
+    encoder = settings.query_encoder
+    if encoder == "auto":
+        encoder = "int8" if settings.model_path is None else "fp32"
+    passages = SentenceTransformerEmbedder(
+        model_path=settings.model_path, name=settings.model_name, threads=settings.ingest_threads
+    )
+    if encoder == "fp32":
+        return passages
+    from index.onnx_embed import OnnxEmbedder
+
+    queries = OnnxEmbedder(threads=1)
+    queries.model = passages.model  # the same model, under whatever name the settings record
+    return SplitEmbedder(passages, queries)
 
 
 def load_tagger(settings: Settings) -> EntityTagger | None:
@@ -103,6 +116,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         embedder.dimension,
         settings.index_config(),
         tagger=load_tagger(settings),
+        query_model=getattr(embedder, "query_name", None),
     )
     if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)

@@ -138,6 +138,7 @@ class Corpus:
         checkpoint_seconds: float = 60.0,
         merge_policy: MergePolicy | None = None,
         tagger: EntityTagger | None = None,
+        query_model: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         # Tags each new passage's named entities at ingest; None stores passages without them.
@@ -147,6 +148,9 @@ class Corpus:
         except OSError as exc:
             raise CorruptIndexError(f"cannot create data directory {self.data_dir}: {exc}") from exc
         self.model_name = model_name
+        # What encodes questions, when not the passages' model itself (the int8 encoder of the
+        # same model): recorded in the manifest beside the model, for whoever reads it.
+        self.query_model = query_model or model_name
         self.dimension = dimension
         self.config = config or IndexConfig()
         self.merge_policy = merge_policy or MergePolicy()
@@ -270,6 +274,7 @@ class Corpus:
         manifest = {
             "format": MANIFEST_FORMAT,
             "model": self.model_name,
+            "query_model": self.query_model,
             "dimension": self.dimension,
             "index_config": self.config.as_dict(),
             "generation": snapshot.generation,

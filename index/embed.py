@@ -12,6 +12,7 @@ import numpy.typing as npt
 Vectors = npt.NDArray[np.float32]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads at most this many tokens of a text
 
 
 @runtime_checkable
@@ -42,16 +43,23 @@ def packaged_model_path() -> str:
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 (or another local sentence-transformers model) on the CPU."""
+    """all-MiniLM-L6-v2 (or another local sentence-transformers model) on the CPU.
+
+    ``threads`` sets PyTorch's thread pool for this process (default: one per core), which
+    batches of passages use whole; PyTorch's own default can exceed the cores a container has.
+    """
 
     def __init__(
         self,
         model_path: str | None = None,
         name: str = DEFAULT_MODEL_NAME,
         batch_size: int = 64,
+        threads: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         # Weights come from a local directory; never let the library reach for a model hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -64,8 +72,12 @@ class SentenceTransformerEmbedder:
         path = model_path or packaged_model_path()
         if not os.path.isdir(path):
             raise ValueError(f"model_path {path!r} is not a directory holding a model")
+        import torch
+
+        torch.set_num_threads(threads or available_cores())
         self._model: Any = SentenceTransformer(path, device="cpu")
         self.name = name
+        self.model = name  # the model it runs; the same as the name at full precision
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.batch_size = batch_size
 
@@ -87,6 +99,53 @@ class SentenceTransformerEmbedder:
         """Return the unit vector of one question, shape ``(dimension,)``."""
         vector: Vectors = self.embed_passages([text])[0]
         return vector
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def model_of(embedder: Embedder) -> str:
+    """The model an embedder runs: its ``model`` attribute, else its name."""
+    return str(getattr(embedder, "model", embedder.name))
+
+
+class SplitEmbedder:
+    """Passages through one encoder and questions through another that runs the same model at
+    another precision (the int8 question encoder beside the PyTorch model that embeds ingest
+    batches).
+
+    Its ``name`` is the passage encoder's: the index holds that encoder's vectors, so that is
+    what a data directory records and checks. Encoders of different models are refused, since
+    their vectors do not share a space.
+    """
+
+    def __init__(self, passages: Embedder, queries: Embedder) -> None:
+        if model_of(passages) != model_of(queries) or passages.dimension != queries.dimension:
+            raise ValueError(
+                f"the question encoder {queries.name!r} runs model {model_of(queries)!r} "
+                f"(dimension {queries.dimension}), but passages are embedded by "
+                f"{model_of(passages)!r} (dimension {passages.dimension}): questions must be "
+                "encoded by the model that embedded the passages"
+            )
+        self.passages = passages
+        self.queries = queries
+        self.name = passages.name
+        self.model = model_of(passages)
+        self.dimension = passages.dimension
+        self.query_name = queries.name
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Return one unit vector per text from the passage encoder."""
+        return self.passages.embed_passages(texts)
+
+    def embed_query(self, text: str) -> Vectors:
+        """Return the unit vector of one question from the question encoder."""
+        return self.queries.embed_query(text)
 
 
 def embed_with_sentences(

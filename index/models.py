@@ -6,7 +6,10 @@ Every offset is a character offset into ``Article.text``, the stored (cleaned) a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,12 @@ class Passage:
     sentences: tuple[Span, ...] = ()
     # Tagged at ingest when a tagger is configured; offsets into the article text.
     entities: tuple[Entity, ...] = ()
+
+
+@lru_cache(maxsize=65536)
+def published_day(published: str | None) -> float:
+    """The day number of an ISO date (its first ten characters), NaN when there is none."""
+    try:
+        return float(date.fromisoformat((published or "")[:10]).toordinal())
+    except ValueError:
+        return math.nan

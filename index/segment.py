@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from index.acronyms import definitions
 from index.lexical import LexicalSegment
-from index.models import Article, Passage
+from index.models import Article, Passage, published_day
 from index.text import tokenize
 from index.vectors import FlatIndex
 
@@ -37,6 +37,56 @@ class ArticleRows:
     vectors: Vectors  # one row per passage
     sentence_vectors: Sequence[Vectors]  # per passage, one row per sentence
     tokens: Sequence[Sequence[str]]  # per passage, the tokens of its indexed text
+
+
+@dataclass(frozen=True)
+class ArticleTable:
+    """A segment's articles as columns, in segment order: what filters compare, compared for all
+    articles at once by numpy instead of one article at a time in Python."""
+
+    ids: npt.NDArray[np.str_]
+    outlets: npt.NDArray[np.str_]  # case-folded; "" when unknown
+    authors: npt.NDArray[np.str_]  # case-folded; "" when unknown
+    days: npt.NDArray[np.str_]  # "YYYY-MM-DD"; "" when undated
+    first: Ids  # the article's first passage position in the segment
+    last: Ids  # one past its last
+
+    @classmethod
+    def of(cls, articles: Sequence[Article], ranges: dict[str, tuple[int, int]]) -> ArticleTable:
+        """The table of these articles, with their passage ranges."""
+        bounds = np.array([ranges[a.id] for a in articles], dtype=np.int64).reshape(-1, 2)
+        return cls(
+            ids=np.array([a.id for a in articles], dtype=np.str_),
+            outlets=np.array([(a.outlet or "").casefold() for a in articles], dtype=np.str_),
+            authors=np.array([(a.author or "").casefold() for a in articles], dtype=np.str_),
+            days=np.array([(a.published or "")[:10] for a in articles], dtype=np.str_),
+            first=bounds[:, 0],
+            last=bounds[:, 1],
+        )
+
+    def matching(
+        self,
+        outlet: str | None = None,
+        author: str | None = None,
+        published_from: str | None = None,
+        published_to: str | None = None,
+    ) -> npt.NDArray[np.bool_]:
+        """Which articles match: the outlet equal and the author a substring, ignoring case;
+        the day within the inclusive bounds (an undated article fails a date bound)."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        if not len(keep):
+            return keep
+        if outlet is not None:
+            keep &= self.outlets == outlet.casefold()
+        if author is not None:
+            keep &= np.strings.find(self.authors, author.casefold()) >= 0
+        if published_from is not None or published_to is not None:
+            keep &= self.days != ""
+            if published_from is not None:
+                keep &= self.days >= published_from
+            if published_to is not None:
+                keep &= self.days <= published_to
+        return keep
 
 
 @dataclass(frozen=True)
@@ -88,6 +138,18 @@ class Segment:
         total: npt.NDArray[np.float64] = self.vectors.matrix.sum(axis=0, dtype=np.float64)
         return total
 
+    @cached_property
+    def article_table(self) -> ArticleTable:
+        """Its articles' filterable fields as arrays, built once per segment."""
+        return ArticleTable.of(list(self.articles.values()), self.article_ranges)
+
+    @cached_property
+    def published_days(self) -> npt.NDArray[np.float64]:
+        """Per passage, its article's publication day number (NaN when undated): what the
+        recency tie-break reads for a whole candidate pool at once."""
+        days = {a.id: published_day(a.published) for a in self.articles.values()}
+        return np.array([days[p.article_id] for p in self.passages], dtype=np.float64)
+
     @property
     def sentence_count(self) -> int:
         """Sentences of all the segment's passages."""
@@ -101,7 +163,7 @@ class Segment:
         """The segment with what questions read of it as a whole (its vector sum, its acronyms)
         worked out now, by the writer or merger that builds it, not by the first reader."""
         segment = cls(**fields)
-        _ = segment.vector_sum, segment.acronyms
+        _ = segment.vector_sum, segment.acronyms, segment.published_days, segment.article_table
         return segment
 
     @classmethod

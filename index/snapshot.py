@@ -11,6 +11,7 @@ passage keeps its slot until its segment is merged); retrieval works in these po
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -98,6 +99,7 @@ class Snapshot:
         sizes = [len(s.segment) for s in self.states]
         self.offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=self.offsets[1:])
+        self._starts = self.offsets.tolist()  # for one slot at a time: bisect beats numpy
         self.slots = int(self.offsets[-1])
         self.lexical = LexicalIndex(
             [
@@ -160,10 +162,10 @@ class Snapshot:
     # -- positions -----------------------------------------------------------------------------
 
     def _locate(self, position: int) -> tuple[SegmentState, int]:
-        i = int(np.searchsorted(self.offsets, position, side="right")) - 1
         if not 0 <= position < self.slots:
             raise IndexError(f"position {position} is outside the snapshot's {self.slots} slots")
-        return self.states[i], position - int(self.offsets[i])
+        i = bisect.bisect_right(self._starts, position) - 1
+        return self.states[i], position - self._starts[i]
 
     def _groups(self, positions: Ids) -> Iterator[tuple[int, SegmentState, Ids, Ids]]:
         """``(segment index, state, indices into positions, local positions)`` per segment."""
@@ -191,6 +193,13 @@ class Snapshot:
         """The article (metadata only) of the passage in a slot."""
         state, local = self._locate(position)
         return state.segment.articles[state.segment.passages[local].article_id]
+
+    def published_days(self, positions: Ids) -> npt.NDArray[np.float64]:
+        """The publication day number of each slot's article (NaN for an undated one)."""
+        out = np.empty(len(positions), dtype=np.float64)
+        for _, state, where, local in self._groups(positions):
+            out[where] = state.segment.published_days[local]
+        return out
 
     def vectors(self, positions: Ids) -> Vectors:
         """The passage vectors in these slots, one row each."""
@@ -302,6 +311,35 @@ class Snapshot:
             for article_id in wanted.intersection(ranges).difference(state.deleted):
                 first, last = ranges[article_id]
                 parts.append(np.arange(first, last, dtype=np.int64) + offset)
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def positions_matching(
+        self,
+        article_ids: Iterable[str] | None = None,
+        outlet: str | None = None,
+        author: str | None = None,
+        published_from: str | None = None,
+        published_to: str | None = None,
+    ) -> Ids:
+        """The slots of the live articles' passages that match every given field (as
+        ``ArticleTable.matching``; ``article_ids`` keeps only those), ascending. Compares
+        whole segments' columns at once: no Python loop over the articles."""
+        wanted = None if article_ids is None else np.array(sorted(set(article_ids)), dtype=np.str_)
+        parts: list[Ids] = []
+        for state, offset in zip(self.states, self.offsets, strict=False):
+            table = state.segment.article_table
+            keep = table.matching(outlet, author, published_from, published_to)
+            if wanted is not None:
+                keep &= np.isin(table.ids, wanted)
+            if state.deleted:
+                keep &= ~np.isin(table.ids, np.array(sorted(state.deleted), dtype=np.str_))
+            chosen = np.flatnonzero(keep)
+            if not len(chosen):
+                continue
+            lengths = table.last[chosen] - table.first[chosen]
+            # Each chosen article's range first..last, as one array without a Python loop.
+            starts = np.repeat(table.first[chosen] - np.cumsum(lengths) + lengths, lengths)
+            parts.append(np.arange(int(lengths.sum()), dtype=np.int64) + starts + int(offset))
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def positions_where(self, keep: Callable[[Article], bool]) -> Ids:

@@ -30,7 +30,6 @@ import numpy as np
 
 from index.corpus import Corpus
 from index.models import Article
-from qa.answer import Answerer
 
 KEY = "bench-key"
 SEARCHES = [
@@ -40,33 +39,6 @@ SEARCHES = [
     "insulin resistance in obesity",
     "antibiotic resistance genes",
 ]
-
-
-def question_latency(answerer: Answerer, questions: Sequence[str], rounds: int) -> str:
-    """Time each question through the answering pipeline ``rounds`` times after one warm-up
-    pass, and the model's encode of each alone (the floor); one line of percentiles."""
-    for text in questions:
-        answerer.ask(text)
-    timings = []
-    for _ in range(rounds):
-        for text in questions:
-            started = time.perf_counter()
-            answerer.ask(text)
-            timings.append((time.perf_counter() - started) * 1000)
-    encode = []
-    for text in questions:
-        started = time.perf_counter()
-        answerer.retriever.embedder.embed_query(text)
-        encode.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p95 = timings[int(0.95 * (len(timings) - 1))]
-    floor = statistics.median(encode)
-    return (
-        f"{len(timings)} questions over {answerer.corpus.snapshot.passage_count} passages: "
-        f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
-        f"mean {statistics.fmean(timings):.1f} ms; one query encode alone: median {floor:.1f} ms"
-        f" (p50 = {statistics.median(timings) / floor:.2f} x the encode)"
-    )
 
 
 @dataclass
@@ -120,9 +92,21 @@ def request(
         return exc.code, json.loads(exc.read() or b"null")
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``qa serve``: its base url, seconds from start to ready, and its process."""
+
+    url: str
+    ready: float
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def server(checkout: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, float]]:
-    """A ``qa serve`` on a free loopback port; yields its base url and seconds to ready."""
+def served(
+    checkout: Path, data_dir: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """A ``qa serve`` on a free loopback port (``env`` added to its environment), stopped when
+    the block ends."""
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -130,7 +114,7 @@ def server(checkout: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, flo
         process = subprocess.Popen(
             _qa("serve", "--data-dir", str(data_dir), "--port", str(port)),
             cwd=checkout,
-            env=_env(checkout, QA_API_KEY=KEY),
+            env=_env(checkout, QA_API_KEY=KEY, **(env or {})),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -144,8 +128,8 @@ def server(checkout: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, flo
                     break
             except OSError:
                 pass
-            time.sleep(0.1)
-        yield url, time.perf_counter() - started
+            time.sleep(0.05)
+        yield Served(url, time.perf_counter() - started, process)
     finally:
         process.terminate()
         try:
@@ -153,6 +137,13 @@ def server(checkout: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, flo
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def server(checkout: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, float]]:
+    """A ``qa serve`` on a free loopback port; yields its base url and seconds to ready."""
+    with served(checkout, data_dir, log) as running:
+        yield running.url, running.ready
 
 
 @contextmanager

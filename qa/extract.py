@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.models import Span
+from index.models import Span, published_day
 from index.snapshot import Snapshot
 from qa.answertype import answer_type
 from qa.models import Hit
-from qa.retrieve import Query, published_day
+from qa.retrieve import Query
 from qa.span import find_answer
 
 

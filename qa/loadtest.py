@@ -133,11 +133,16 @@ class Client:
 
     def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """The status (0 when no answer came) and the JSON body of one request."""
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        return self.send_raw(method, path, data, "application/json")
+
+    def send_raw(
+        self, method: str, path: str, data: bytes | None, content_type: str
+    ) -> tuple[int, Any]:
+        """As ``send``, with the body given as bytes of ``content_type``."""
         headers = dict(self.headers)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["content-type"] = "application/json"
+        if data is not None:
+            headers["content-type"] = content_type
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:

@@ -60,7 +60,13 @@ class Filters:
         if only_ids:
             # The common case (one article picked on the chat page): no scan of the articles.
             return snapshot.positions_of(self.article_ids or ())
-        return snapshot.positions_where(self.matches)
+        return snapshot.positions_matching(
+            self.article_ids,
+            self.source,
+            self.author,
+            self.published_from,
+            self.published_to,
+        )
 
 
 @dataclass(frozen=True)

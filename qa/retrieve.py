@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -210,9 +207,7 @@ def _newer_first(
     # Whatever fills the first places scores at least the last place's score less the margin;
     # only those candidates need their dates.
     reach = int(np.searchsorted(-ranked, -(ranked[min(places, len(order)) - 1] - margin), "right"))
-    days = np.array(
-        [published_day(snapshot.article_of(int(positions[i])).published) for i in order[:reach]]
-    )
+    days = snapshot.published_days(positions[order[:reach]])
     if len(np.unique(days[~np.isnan(days)])) < 2:
         return order
     days = np.nan_to_num(days, nan=-np.inf)
@@ -228,15 +223,6 @@ def _newer_first(
         np.concatenate([np.asarray(chosen, dtype=np.int64), rest])
     ]
     return reordered
-
-
-@lru_cache(maxsize=65536)
-def published_day(published: str | None) -> float:
-    """The day number of an ISO date (its first ten characters), NaN when there is none."""
-    try:
-        return float(date.fromisoformat((published or "")[:10]).toordinal())
-    except ValueError:
-        return math.nan
 
 
 def _diversify(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from functools import lru_cache
 
 from index.acronyms import definitions, letters
 from index.models import Entity, Span
@@ -39,13 +41,11 @@ def find_answer(
     if kind is EXPANSION:
         expansion = _expansion(question, sentence)
         return (expansion, 0) if expansion is not None else None
-    asked = question.lower()
-    question_words = {w.lower() for w in _WORD.findall(question)}
-    cues = _cue_words(question)
+    asked, question_words, cue_prefixes = _read(question)
     anchors = [
         (sentence.start + m.start(), sentence.start + m.end())
         for m in _WORD.finditer(sentence.text)
-        if any(m.group().lower()[:5] == c[:5] and len(m.group()) > 2 for c in cues)
+        if len(m.group()) > 2 and m.group().lower()[:5] in cue_prefixes
     ]
     best: tuple[int, int, Entity] | None = None
     for entity in entities:
@@ -75,6 +75,15 @@ _STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)
+def _read(question: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """What ``find_answer`` needs of a question, worked out once for all the sentences it
+    looks at: the question in lower case, its words, and its cue words' first five letters
+    (a sentence word sharing them is an anchor)."""
+    words = frozenset(w.lower() for w in _WORD.findall(question))
+    return question.lower(), words, frozenset(c[:5] for c in _cue_words(question))
+
+
 def _cue_words(question: str) -> set[str]:
     """The words that say what is asked about, "ambassador" in "Who is China's ambassador to
     Pakistan?": lower-case words of the question, neither question words nor the commonest;
@@ -91,7 +100,7 @@ def _cue_words(question: str) -> set[str]:
     return cues or {w.lower() for w in words if len(w) > 2}
 
 
-def _named_in(mention: str, question_words: set[str]) -> bool:
+def _named_in(mention: str, question_words: AbstractSet[str]) -> bool:
     """Whether the question names the mention, wholly or in part, or in another form: "Ishaq
     Dar" when it says "Dar", "Chinese" when it says "China's" (a capitalised word of the
     mention shares its first five letters, or the whole of a shorter word, with a word of

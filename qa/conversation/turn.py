@@ -41,7 +41,8 @@ def ask_in_conversation(
     """
     given = conversation_id
     conversation_id = conversation_id or store.new_id()
-    last = store.last_turn(conversation_id)
+    # A new id is random and unstored: only a given one has a turn before to read.
+    last = store.last_turn(conversation_id) if given is not None else None
     if known_only and given is not None and last is None:
         raise ConversationError(
             f"no conversation with id {given!r}: omit conversation_id to start a new one"

@@ -1,9 +1,12 @@
-"""What the CLI prints of article-supplied text cannot drive the terminal."""
+"""What the CLI prints: article text cannot drive the terminal; bad settings are an error."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -45,3 +48,17 @@ def test_articles_json_escapes_them_and_keeps_the_values(tmp_path: Path) -> None
     assert not UNSAFE.search(result.output)
     record = json.loads(result.output)
     assert (record["title"], record["source"]) == (TITLE, OUTLET)
+
+
+def test_settings_that_do_not_validate_are_an_error_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "QA_RATE_LIMIT": "often", "QA_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", "articles"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "invalid settings: rate_limit: QA_RATE_LIMIT 'often' is not a rate" in done.stderr

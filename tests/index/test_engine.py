@@ -182,3 +182,63 @@ def test_filters_and_dense_search_skip_deleted_passages(
     np.testing.assert_array_equal(
         snapshot.positions_where(lambda a: a.outlet == "Board Weekly"), allowed
     )
+
+
+FILTERS = [
+    {"outlet": "daily"},
+    {"outlet": "WEEKLY"},
+    {"outlet": "nowhere"},
+    {"author": "lee"},
+    {"author": "ANNA LEE"},
+    {"published_from": "2024-03-01"},
+    {"published_to": "2024-02-15"},
+    {"published_from": "2024-02-01", "published_to": "2024-03-31"},
+    {"article_ids": ["a3", "a4", "a9", "unknown"], "outlet": "daily"},
+    {"article_ids": ["a0", "a2"]},
+    {"author": "kim", "published_from": "2024-01-01"},
+]
+
+
+def matches(article: Article, fields: dict[str, object]) -> bool:
+    """The filter fields read one article at a time: the specification the columns follow."""
+    ids = fields.get("article_ids")
+    day = (article.published or "")[:10]
+    checks = [
+        ids is None or article.id in ids,  # type: ignore[operator]
+        "outlet" not in fields
+        or (article.outlet or "").casefold() == str(fields["outlet"]).casefold(),
+        "author" not in fields
+        or str(fields["author"]).casefold() in (article.author or "").casefold(),
+        "published_from" not in fields or (day != "" and day >= str(fields["published_from"])),
+        "published_to" not in fields or (day != "" and day <= str(fields["published_to"])),
+    ]
+    return all(checks)
+
+
+def test_filters_compare_columns_and_equal_the_article_by_article_reading(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    corpus = Corpus(tmp_path, embedder.name, embedder.dimension, refresh_seconds=0)
+    authors = [None, "Anna Lee", "Kim Park", "Lee Kim"]
+    for batch in range(3):  # three segments
+        articles = [
+            replace(
+                news(i),
+                author=authors[i % 4],
+                published=None if i % 5 == 0 else f"2024-0{1 + i % 4}-1{i % 10}",
+            )
+            for i in range(batch * 5, batch * 5 + 5)
+        ]
+        corpus.add_articles(articles, embedder)
+    corpus.delete_article("a4")
+    corpus.delete_article("a7")
+    snapshot = corpus.snapshot
+    assert len(snapshot.states) == 3
+    for fields in FILTERS:
+        found = snapshot.positions_matching(**fields)  # type: ignore[arg-type]
+        expected = snapshot.positions_where(lambda a, f=fields: matches(a, f))  # type: ignore[misc]
+        np.testing.assert_array_equal(found, expected, err_msg=str(fields))
+        assert all(snapshot.is_live(int(p)) for p in found)
+    assert len(snapshot.positions_matching(author="lee")) > 0
+    assert len(snapshot.positions_matching(published_to="2024-02-15")) > 0
+    corpus.close()

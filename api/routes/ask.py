@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
 from api.deps import ServicesDep, WorkDep
@@ -31,9 +30,12 @@ from qa.models import Citation
 router = APIRouter(prefix="/api", tags=["questions"], responses=API_ERRORS)
 
 
-# The model call runs in a worker thread, a few at a time (``WorkDep``), never on the event loop.
+# The whole question runs in a worker thread, a few at a time (``WorkDep``), never on the event
+# loop: the model call, the answer, the stored turn, and the JSON of the response, which is
+# made once there and sent as it is (``response_model`` only documents it).
 @router.post(
     "/ask",
+    response_model=AskResponse,
     responses={
         **errors({404: "Unknown conversation id."}),
         **BODY_NOT_TEXT,
@@ -41,11 +43,11 @@ router = APIRouter(prefix="/api", tags=["questions"], responses=API_ERRORS)
         **BUSY,
     },
 )
-async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> AskResponse:
+async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> Response:
     """Answer a question with a sentence quoted from the articles, and cited passages."""
-    turn = await work.run(
-        partial(
-            ask_in_conversation,
+
+    def answer() -> bytes:
+        turn = ask_in_conversation(
             services.answerer,
             services.conversations,
             body.question,
@@ -55,11 +57,13 @@ async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> AskResp
             followup_specificity=services.settings.followup_specificity,
             known_only=True,
         )
-    )
-    return AskResponse.of(turn.answer, turn.conversation_id, turn.index, turn.resolved)
+        response = AskResponse.of(turn.answer, turn.conversation_id, turn.index, turn.resolved)
+        return response.model_dump_json().encode("utf-8")
+
+    return Response(await work.run(answer), media_type="application/json")
 
 
-@router.get("/search", responses=BUSY)
+@router.get("/search", response_model=SearchResponse, responses=BUSY)
 async def search(
     services: ServicesDep,
     work: WorkDep,
@@ -70,7 +74,7 @@ async def search(
     author: Annotated[str | None, Query(min_length=1, description="Byline name.")] = None,
     published_from: Annotated[Day | None, Query(description="From this day, YYYY-MM-DD.")] = None,
     published_to: Annotated[Day | None, Query(description="To this day, YYYY-MM-DD.")] = None,
-) -> SearchResponse:
+) -> Response:
     """Return the passages ranked for a query, without picking an answer."""
     try:
         filters = FiltersIn(
@@ -83,8 +87,10 @@ async def search(
     except ValidationError as exc:
         raise QuestionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
     query = check_text(q.strip(), "q")
-    hits = await work.run(partial(services.answerer.search, query, k, filters=filters.to_filters()))
-    return SearchResponse(
-        query=query,
-        citations=[CitationOut.of(Citation(rank=i + 1, hit=h)) for i, h in enumerate(hits)],
-    )
+
+    def found() -> bytes:
+        hits = services.answerer.search(query, k, filters=filters.to_filters())
+        citations = [CitationOut.of(Citation(rank=i + 1, hit=h)) for i, h in enumerate(hits)]
+        return SearchResponse(query=query, citations=citations).model_dump_json().encode("utf-8")
+
+    return Response(await work.run(found), media_type="application/json")

@@ -11,11 +11,18 @@ from dataclasses import dataclass, replace
 from api.settings import Settings
 from index.background import Loading
 from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
-from index.embed import DeferredEmbedder, Embedder, SentenceTransformerEmbedder, SplitEmbedder
+from index.embed import (
+    DeferredEmbedder,
+    Embedder,
+    SentenceTransformerEmbedder,
+    SplitEmbedder,
+    available_cores,
+)
 from index.entities import EntityTagger, spacy_tagger
 from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
+from index.vectors import set_threads
 from qa.answer import Answerer
 from qa.conversation.store import ConversationStore
 from qa.evaluation import Opener
@@ -122,6 +129,8 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
 
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
+    # Set explicitly: a container's core count is not what the libraries' defaults read.
+    set_threads(settings.ingest_threads or available_cores())
     embedder = embedder or load_embedder(settings)
     corpus = Corpus(
         settings.data_dir,

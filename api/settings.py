@@ -30,7 +30,10 @@ class Settings(BaseSettings):
         " model and fp32 when model_path names another.",
     )
     ingest_threads: int | None = Field(
-        None, ge=1, description="Threads a batch of passages is embedded with; default: every core."
+        None,
+        ge=1,
+        description="Threads that embed a batch of passages (PyTorch) and build indexes (FAISS);"
+        " default: every core this process may use. A question uses one thread.",
     )
     ingest_default_corpus: bool = Field(
         True, description="Ingest the bundled article when the data directory is empty."

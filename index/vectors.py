@@ -19,6 +19,14 @@ Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
 
 
+def set_threads(threads: int) -> None:
+    """The size of FAISS's OpenMP pool for this process: what builds and batch searches use. A
+    single question's search runs on the calling thread whatever the pool."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    faiss.omp_set_num_threads(threads)
+
+
 _TEMPORARY = re.compile(r"\A\..+\.tmp-(\d+)\Z")  # ".<name>.tmp-<pid>", as written below
 
 

@@ -530,6 +530,37 @@ def bench(
         raise click.ClickException(str(exc)) from exc
 
 
+@cli.command(name="profile")
+@data_dir_option
+@click.option("-n", "--questions", default=300, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--cprofile",
+    "top",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Also list this many functions by their own time (cProfile).",
+)
+def profile_command(data_dir: Path | None, questions: int, top: int) -> None:
+    """Time each stage of answering a question, in this process, and print the medians.
+
+    Asks QUESTIONS distinct questions (the gold set's, then SQuAD 2.0 dev's) of the corpus in
+    the data directory (the bundled article when new) and times encode, retrieve, the refusal
+    signals, the answer sentence, the stored turn and the response's JSON one by one. The HTTP
+    layer is left out: `qa bench` measures whole requests.
+
+    \b
+    Example:
+        qa profile --data-dir data -n 300 --cprofile 20
+    """
+    from qa.loadtest import default_questions
+    from qa.stages import profile
+
+    texts = default_questions()[:questions]
+    for line in profile(_settings(data_dir).data_dir, texts, top):
+        click.echo(line)
+
+
 @cli.command(name="bench-writes")
 @click.option(
     "--checkout",

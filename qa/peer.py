@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from index.chunk import chunk_article
 from index.corpus import Corpus, IndexConfig
 from index.embed import Embedder, Vectors
 from index.models import Article
+from index.snapshot import Snapshot
 from qa.datasets import EvalQuery, load_beir
 from qa.evaluate import ndcg, recall
 from qa.retrieve import Method, Retriever, article_ranking
@@ -209,89 +211,92 @@ def set_threads(threads: int) -> dict[str, str]:
     }
 
 
-def timed_searches(
-    search: Callable[[str], list[str]], queries: Sequence[EvalQuery], warm: int = 5
-) -> tuple[list[float], list[list[str]]]:
-    """Each query once through ``search`` (question -> abstracts, best first) after ``warm``
-    untimed ones; the milliseconds of each call and the rankings."""
+Search = Callable[[str], list[str]]  # question -> abstracts, best first
+
+
+def interleaved_searches(
+    searchers: Mapping[str, Search], queries: Sequence[EvalQuery], warm: int = 5
+) -> dict[str, tuple[list[float], list[list[str]]]]:
+    """Each query through every searcher in turn, the first searcher rotating from query to
+    query, after ``warm`` untimed queries: per searcher, the milliseconds of each call and its
+    rankings. On a shared machine a slower spell then falls on every side alike."""
+    names = list(searchers)
     for query in queries[:warm]:
-        search(query.text)
-    timings, rankings = [], []
-    for query in queries:
-        started = time.perf_counter()
-        ranking = search(query.text)
-        timings.append((time.perf_counter() - started) * 1000)
-        rankings.append(ranking)
-    return timings, rankings
+        for name in names:
+            searchers[name](query.text)
+    out: dict[str, tuple[list[float], list[list[str]]]] = {name: ([], []) for name in names}
+    for i, query in enumerate(queries):
+        shift = i % len(names) if names else 0
+        for name in names[shift:] + names[:shift]:
+            started = time.perf_counter()
+            ranking = searchers[name](query.text)
+            out[name][0].append((time.perf_counter() - started) * 1000)
+            out[name][1].append(ranking)
+    return out
 
 
-def floors(
-    embedder: Embedder, passages: Passages, queries: Sequence[EvalQuery]
-) -> tuple[float, float]:
-    """Seconds for the model to encode every passage in one call, and the median milliseconds
-    of one query encoded alone."""
-    embedder.embed_passages(passages.texts[:64])  # warm-up
+def encode_floor(embedder: Embedder, passages: Passages) -> float:
+    """Seconds for the model to encode every passage in one call (after a small warm-up)."""
+    embedder.embed_passages(passages.texts[:64])
     started = time.perf_counter()
     embedder.embed_passages(passages.texts)
-    seconds = time.perf_counter() - started
-    encodes = []
-    for query in queries:
-        started = time.perf_counter()
-        embedder.embed_query(query.text)
-        encodes.append((time.perf_counter() - started) * 1000)
-    return seconds, statistics.median(encodes)
+    return time.perf_counter() - started
 
 
-def _sample_floor(embedder: Embedder, passages: Passages, count: int = 500) -> float:
+def _sample_floor(embedder: Embedder, passages: Passages, count: int = 200) -> float:
     """Seconds for the model to encode the first ``count`` passages in one call."""
     started = time.perf_counter()
     embedder.embed_passages(passages.texts[:count])
     return time.perf_counter() - started
 
 
-def ours(
-    articles: Sequence[Article],
-    retriever: Retriever,
-    config: IndexConfig,
-    queries: Sequence[EvalQuery],
-    pool: int,
-    data_dir: Path,
-    methods: Sequence[Method] = ("dense", "hybrid"),
-) -> Iterator[tuple[str, float] | Row]:
-    """Build our index through the write path and search it with each method: yields the
-    build's parts (name, seconds) as they end, then one ``Row`` per method."""
-    embedder = TimedEmbedder(retriever.embedder)
-    corpus = Corpus(data_dir, embedder.name, embedder.dimension, config, refresh_seconds=0)
+@contextmanager
+def our_index(
+    articles: Sequence[Article], embedder: Embedder, config: IndexConfig, data_dir: Path
+) -> Iterator[tuple[Snapshot, list[tuple[str, float]]]]:
+    """Our index of ``articles`` built through the write path (ingest, then the merges the
+    background thread would make): its snapshot and the build's parts (name, seconds)."""
+    timed = TimedEmbedder(embedder)
+    corpus = Corpus(data_dir, timed.name, timed.dimension, config, refresh_seconds=0)
     try:
         started = time.perf_counter()
-        corpus.add_articles(articles, embedder)
+        corpus.add_articles(articles, timed)
         ingest = time.perf_counter() - started
         started = time.perf_counter()
         while corpus.merge():
             pass
         merged = time.perf_counter() - started
-        passage_part, sentence_part = embedder.split()
-        yield "ingest (Corpus.add_articles)", ingest
-        yield "  of which the passages' embeddings", passage_part
-        yield "  of which the sentences' embeddings", sentence_part
-        yield (
-            "  of which the rest (chunk, SQLite, FAISS, BM25 segments)",
-            (ingest - passage_part - sentence_part),
-        )
-        yield "merge of the segments into one", merged
-        build = ingest + merged
-        snapshot = corpus.snapshot
-        for i, method in enumerate(methods):
-
-            def search(text: str, method: Method = method) -> list[str]:
-                hits = retriever.search(snapshot, retriever.encode(text), pool, method)
-                return article_ranking(hits)
-
-            timings, rankings = timed_searches(search, queries)
-            found, gain = quality(rankings, [q.relevant for q in queries])
-            yield Row(f"ours, {method}", build if i == 0 else None, timings, found, gain)
+        passage_part, sentence_part = timed.split()
+        parts = [
+            ("ingest (Corpus.add_articles)", ingest),
+            ("  of which the passages' embeddings", passage_part),
+            ("  of which the sentences' embeddings", sentence_part),
+            (
+                "  of which the rest (chunk, SQLite, FAISS, BM25 segments)",
+                ingest - passage_part - sentence_part,
+            ),
+            ("merge of the segments into one", merged),
+        ]
+        yield corpus.snapshot, parts
     finally:
         corpus.close()
+
+
+def our_searchers(
+    retriever: Retriever,
+    snapshot: Snapshot,
+    pool: int,
+    methods: Sequence[Method] = ("dense", "hybrid"),
+) -> dict[str, Search]:
+    """One searcher per method through ``Retriever`` (the question's encode included)."""
+
+    def searcher(method: Method) -> Search:
+        def search(text: str) -> list[str]:
+            return article_ranking(retriever.search(snapshot, retriever.encode(text), pool, method))
+
+        return search
+
+    return {f"ours, {method}": searcher(method) for method in methods}
 
 
 def txtai_embeddings(model_path: str) -> Any:
@@ -314,11 +319,12 @@ def txtai_version() -> str:
         raise RuntimeError(f"txtai is not installed: {PEER_INSTALL}") from exc
 
 
-def txtai_side(
-    model_path: str, passages: Passages, queries: Sequence[EvalQuery], pool: int
-) -> tuple[Row, float, dict[str, Any]]:
-    """Index the passages with txtai and search them: its row, the seconds of a one-passage
-    index (its model load, paid inside every build), and the index's settings."""
+def txtai_index(model_path: str, passages: Passages) -> tuple[Any, float, float, dict[str, str]]:
+    """txtai's index of the passages: the ``Embeddings``, its build seconds, the seconds of a
+    one-passage index (its model load, paid inside every build) and its settings."""
+    import faiss
+    import torch
+
     started = time.perf_counter()
     txtai_embeddings(model_path).index([(0, passages.texts[0], None)])
     fixed = time.perf_counter() - started
@@ -326,26 +332,30 @@ def txtai_side(
     started = time.perf_counter()
     embeddings.index((i, text, None) for i, text in enumerate(passages.texts))
     build = time.perf_counter() - started
+    ann = embeddings.ann
+    settings = {
+        "threads after its build": (
+            f"torch {torch.get_num_threads()}, faiss {faiss.omp_get_max_threads()}"
+        ),
+        "faiss": str(embeddings.config.get("build", {}).get("settings", {})),
+        "nprobe": str(ann.nprobe()) if hasattr(ann, "nprobe") else "n/a",
+        "encode batch": str(getattr(embeddings.model, "encodebatch", "?")),
+        "model load (a one-passage index)": f"{fixed:.1f} s",
+    }
+    return embeddings, build, fixed, settings
+
+
+def txtai_searcher(embeddings: Any, passages: Passages, pool: int) -> Search:
+    """Search through txtai; its passage ids mapped to their abstracts."""
 
     def search(text: str) -> list[str]:
         results = embeddings.search(text, pool)
         return abstract_ranking((int(uid) for uid, _ in results), passages.article_ids)
 
-    timings, rankings = timed_searches(search, queries)
-    found, gain = quality(rankings, [q.relevant for q in queries])
-    ann = embeddings.ann
-    import faiss
-    import torch
+    return search
 
-    settings = {
-        "threads after its build": (
-            f"torch {torch.get_num_threads()}, faiss {faiss.omp_get_max_threads()}"
-        ),
-        "faiss components": str(embeddings.config.get("build", {}).get("settings", {})),
-        "nprobe": str(ann.nprobe()) if hasattr(ann, "nprobe") else "n/a",
-        "encode batch": str(getattr(embeddings.model, "encodebatch", "?")),
-    }
-    return Row("txtai Embeddings", build, timings, found, gain), fixed, settings
+
+FLOOR = "floor: one query encoded alone"
 
 
 def run(
@@ -366,14 +376,39 @@ def run(
     kept = data.articles[:articles] if articles else data.articles
     queries = judged_within(data.queries, (a.id for a in kept))
     passages = passages_of(kept, config)
+    embedder = retriever.embedder
     yield (
         f"{len(kept)} abstracts of {dataset.name}, {len(passages.texts)} passages, "
         f"{len(queries)} judged queries; {settings}"
     )
-    floor, query_floor = floors(retriever.embedder, passages, queries)
-    sample = _sample_floor(retriever.embedder, passages)
+    floor = encode_floor(embedder, passages)
+    sample = _sample_floor(embedder, passages)
     yield f"floor: the model encodes the {len(passages.texts)} passages in {floor:.1f} s"
-    yield f"floor: one query encoded alone, median {query_floor:.1f} ms"
+    with tempfile.TemporaryDirectory(prefix="qa-peer-") as tmp:
+        base = work or Path(tmp)
+        with our_index(kept, embedder, config, base / "ours") as (snapshot, parts):
+            yield from (f"ours, build: {name.strip()} {seconds:.1f} s" for name, seconds in parts)
+            # Set again: txtai's FAISS module sets OMP_NUM_THREADS when it is first imported.
+            settings.update({f"txtai, {k}": v for k, v in set_threads(threads).items()})
+            embeddings, build, _, txtai_settings = txtai_index(model_path, passages)
+            settings.update({f"txtai {k}": v for k, v in txtai_settings.items()})
+            yield f"txtai: build {build:.1f} s"
+
+            def encode_only(text: str) -> list[str]:
+                embedder.embed_query(text)
+                return []
+
+            searchers: dict[str, Search] = {
+                FLOOR: encode_only,
+                **our_searchers(retriever, snapshot, pool),
+                "txtai Embeddings": txtai_searcher(embeddings, passages, pool),
+            }
+            measured = interleaved_searches(searchers, queries)
+    # The machine is shared: the first passages encoded again now, against the same at the
+    # start, tell whether its speed changed during the run.
+    drift = _sample_floor(embedder, passages)
+    settings["floor drift (first 200 passages, start -> end)"] = f"{sample:.1f} s -> {drift:.1f} s"
+    judged = [q.relevant for q in queries]
     report = PeerReport(
         len(passages.texts),
         passages.sentences,
@@ -381,33 +416,16 @@ def run(
         len(queries),
         pool,
         floor,
-        query_floor,
+        statistics.median(measured[FLOOR][0]),
         settings,
+        build_parts=parts,
     )
-    with tempfile.TemporaryDirectory(prefix="qa-peer-") as tmp:
-        base = work or Path(tmp)
-        for item in ours(kept, retriever, config, queries, pool, base / "ours"):
-            if isinstance(item, Row):
-                report.rows.append(item)
-                yield f"{item.name}: search p50 {percentile(item.search_ms, 0.5):.1f} ms"
-            else:
-                report.build_parts.append(item)
-                yield f"ours, build: {item[0].strip()} {item[1]:.1f} s"
-    # Set again: txtai's FAISS module sets OMP_NUM_THREADS when it is first imported.
-    settings.update({f"txtai, {k}": v for k, v in set_threads(threads).items()})
-    row, fixed, txtai_settings = txtai_side(model_path, passages, queries, pool)
-    report.rows.append(row)
-    report.settings.update({f"txtai {k}": v for k, v in txtai_settings.items()})
-    report.settings["txtai model load (a one-passage index)"] = f"{fixed:.1f} s"
-    yield (
-        f"txtai: build {row.build_seconds or 0:.1f} s, "
-        f"search p50 {percentile(row.search_ms, 0.5):.1f} ms"
-    )
-    # The machine is shared: the first passages encoded again now, against the same at the
-    # start, tell whether its speed changed during the run.
-    drift = _sample_floor(retriever.embedder, passages)
-    report.settings["floor drift (first 500 passages, start -> end)"] = (
-        f"{sample:.1f} s -> {drift:.1f} s"
-    )
+    # Our whole build is its ingest and its merge; the indented parts are shares of the ingest.
+    ours_build = sum(seconds for name, seconds in parts if not name.startswith(" "))
+    builds = {"ours, dense": ours_build, "txtai Embeddings": build}
+    for name, (timings, rankings) in measured.items():
+        if name != FLOOR:
+            found, gain = quality(rankings, judged)
+            report.rows.append(Row(name, builds.get(name), timings, found, gain))
     yield ""
     yield from report.table()

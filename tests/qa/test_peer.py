@@ -3,6 +3,7 @@ the fake embedder. Nothing here needs txtai."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from qa.peer import (
     Row,
     TimedEmbedder,
     abstract_ranking,
+    interleaved_searches,
     judged_within,
-    ours,
+    our_index,
+    our_searchers,
     passages_of,
     percentile,
     quality,
@@ -98,7 +101,25 @@ def test_report_states_times_as_multiples_of_their_floor() -> None:
     assert "| ours, hybrid | (same index) | 5.0 ms (1.00x)" in table
 
 
-def test_our_side_builds_through_the_write_path_and_scores_per_abstract(tmp_path: Path) -> None:
+def test_searches_interleave_and_rotate_the_searchers() -> None:
+    calls: list[str] = []
+
+    def searcher(name: str) -> Callable[[str], list[str]]:
+        def search(text: str) -> list[str]:
+            calls.append(f"{name}:{text}")
+            return [name, text]
+
+        return search
+
+    queries = [EvalQuery(str(i), f"q{i}", True, {"a": 1}) for i in range(3)]
+    measured = interleaved_searches({"x": searcher("x"), "y": searcher("y")}, queries, warm=1)
+    assert calls == ["x:q0", "y:q0", "x:q0", "y:q0", "y:q1", "x:q1", "x:q2", "y:q2"]
+    timings, rankings = measured["y"]
+    assert len(timings) == 3 and all(t >= 0 for t in timings)
+    assert rankings == [["y", "q0"], ["y", "q1"], ["y", "q2"]]
+
+
+def test_our_side_builds_through_the_write_path_and_ranks_abstracts(tmp_path: Path) -> None:
     folder = write_beir(
         tmp_path / "beir",
         docs=[
@@ -111,20 +132,16 @@ def test_our_side_builds_through_the_write_path_and_scores_per_abstract(tmp_path
     )
     data = load_beir(folder)
     embedder = FakeEmbedder()
-    items = list(
-        ours(
-            data.articles,
-            Retriever(embedder),
-            IndexConfig(),
-            judged_within(data.queries, ["d1", "d2", "d3"]),
-            pool=10,
-            data_dir=tmp_path / "data",
-        )
-    )
-    parts = dict(i for i in items if isinstance(i, tuple))
-    rows = [i for i in items if isinstance(i, Row)]
-    assert parts["ingest (Corpus.add_articles)"] >= parts["  of which the passages' embeddings"]
-    assert [r.name for r in rows] == ["ours, dense", "ours, hybrid"]
-    assert rows[0].build_seconds is not None and rows[1].build_seconds is None
-    assert all(len(r.search_ms) == 2 for r in rows)
-    assert rows[1].recall_at_10 == 1.0
+    with our_index(data.articles, embedder, IndexConfig(), tmp_path / "data") as (snap, parts):
+        assert snap.article_count == 3
+        seconds = dict(parts)
+        ingest = seconds["ingest (Corpus.add_articles)"]
+        assert ingest >= seconds["  of which the passages' embeddings"]
+        searchers = our_searchers(Retriever(embedder), snap, pool=10)
+        assert list(searchers) == ["ours, dense", "ours, hybrid"]
+        measured = interleaved_searches(searchers, data.queries)
+    for _, rankings in measured.values():
+        assert sorted(rankings[0]) == ["d1", "d2", "d3"]
+        found, _ = quality(rankings, [q.relevant for q in data.queries])
+        assert found == 1.0  # three abstracts: all of them are in every top ten
+    assert measured["ours, hybrid"][1][0][0] == "d1"

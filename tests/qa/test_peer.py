@@ -23,6 +23,7 @@ from qa.peer import (
     passages_of,
     percentile,
     quality,
+    txtai_version,
 )
 from qa.retrieve import Retriever
 from tests.conftest import write_beir
@@ -145,3 +146,14 @@ def test_our_side_builds_through_the_write_path_and_ranks_abstracts(tmp_path: Pa
         found, _ = quality(rankings, [q.relevant for q in data.queries])
         assert found == 1.0  # three abstracts: all of them are in every top ten
     assert measured["ours, hybrid"][1][0][0] == "d1"
+
+
+def test_a_missing_txtai_is_named_with_its_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    def absent(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", absent)
+    with pytest.raises(RuntimeError, match=r"txtai is not installed: pip install -e '\.\[peer\]'"):
+        txtai_version()

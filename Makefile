@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint chromium clean
+.PHONY: install run test lint chromium clean bench-peer
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ test: install chromium
 lint: install
 	$(BIN)/ruff check index qa api tests
 	$(BIN)/mypy
+
+# Our index beside txtai's Embeddings on SciFact (minutes per side); niced, as the machine is shared.
+# ARGS passes options through, e.g. make bench-peer ARGS="--articles 500".
+bench-peer: install
+	$(BIN)/python -m pip install --quiet -e '.[peer]'
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 nice -n 19 $(BIN)/qa bench-peer $(ARGS)
 
 clean:
 	rm -rf $(VENV) data

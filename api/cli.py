@@ -635,6 +635,90 @@ def bench_writes(
         click.echo(line)
 
 
+@cli.command(name="bench-peer")
+@click.option(
+    "--dataset",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path(__file__).resolve().parents[1] / "eval" / "scifact",
+    show_default=True,
+    help="A BEIR folder: corpus.jsonl, queries_test.jsonl, qrels/test.tsv.",
+)
+@click.option(
+    "--articles",
+    type=click.IntRange(1),
+    default=None,
+    help="Only the first N abstracts (and the queries judged on them). Default: all.",
+)
+@click.option(
+    "--pool",
+    default=100,
+    show_default=True,
+    type=click.IntRange(10, 1000),
+    help="Passages each search returns, reduced to abstracts for recall@10 and nDCG@10.",
+)
+@click.option(
+    "--threads",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Threads for torch and FAISS, the same for both sides.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep our side's data directory here (default: a temporary folder).",
+)
+def bench_peer(
+    dataset: Path, articles: int | None, pool: int, threads: int, work_dir: Path | None
+) -> None:
+    """Compare our index with txtai's Embeddings on the same passages and model.
+
+    Cuts the dataset's abstracts into passages with our chunker, then in one run measures the
+    model encoding them alone (the floor); our build through the write path (with its
+    passage and sentence embeddings apart) and dense and hybrid search; txtai's build and
+    search with the same model directory and its FAISS defaults. Prints search p50/p95 over the
+    test queries, recall@10 and nDCG@10 per abstract against the qrels, and every time as a
+    multiple of its floor. Needs txtai: pip install -e '.[peer]' (make bench-peer does both).
+
+    \b
+    Example:
+        qa bench-peer --articles 500
+        nice -n 19 qa bench-peer --threads 2
+    """
+    from index.embed import packaged_model_path
+    from qa.peer import run
+    from qa.retrieve import Retriever
+
+    settings = Settings()
+    embedder = load_embedder(settings)
+    # The service's retriever settings (api.services.build_services), so "ours" is what it runs.
+    retriever = Retriever(
+        embedder,
+        dense_weight=settings.dense_weight,
+        sentence_weight=settings.sentence_weight,
+        lexical_coverage=settings.lexical_coverage,
+        max_per_article=settings.max_per_article,
+        recency_margin=settings.recency_margin,
+        acronyms=settings.acronyms,
+    )
+    lines = run(
+        dataset,
+        retriever,
+        settings.model_path or packaged_model_path(),
+        settings.index_config(),
+        articles=articles,
+        pool=pool,
+        threads=threads,
+        work=work_dir,
+    )
+    try:
+        for line in lines:
+            click.echo(line)
+    except (RuntimeError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group()
 def feedback() -> None:
     """Work with the thumbs up/down people gave answers."""

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from index.lexical import Deletions, LexicalIndex, SegmentView
 from index.models import Article, Passage
 from index.segment import Segment
-from index.vectors import batch_selector, bitmap_selector
+from index.vectors import bitmap_selector
 
 Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
@@ -47,6 +47,11 @@ class SegmentState:
     def selector(self) -> tuple[Any, Any] | None:
         """The FAISS selector of the live rows (and the bits it reads), or None if all live."""
         return None if self.live is None else bitmap_selector(self.live)
+
+    @cached_property
+    def live_rows(self) -> Ids:
+        """The rows of the segment not deleted."""
+        return np.arange(len(self.segment)) if self.live is None else np.flatnonzero(self.live)
 
     @property
     def vector_sum(self) -> npt.NDArray[np.float64]:
@@ -231,10 +236,14 @@ class Snapshot:
         found: list[tuple[float, int]] = []
         if allowed is None:
             for state, offset in zip(self.states, self.offsets, strict=False):
+                index = state.segment.vectors
                 selector = state.selector
-                rows, scores = state.segment.vectors.search(
-                    vector, k, None if selector is None else selector[0]
-                )
+                if selector is None:
+                    rows, scores = index.search(vector, k)
+                elif index.exact_for(state.live_passages):
+                    rows, scores = index.search_rows(vector, k, state.live_rows)
+                else:
+                    rows, scores = index.search(vector, k, selector[0])
                 found.extend(zip(scores.tolist(), (rows + offset).tolist(), strict=True))
         elif len(allowed):
             for i, state, _, local in self._groups(np.unique(allowed)):
@@ -242,7 +251,7 @@ class Snapshot:
                     local = local[state.live[local]]
                 if not len(local):
                     continue
-                rows, scores = state.segment.vectors.search(vector, k, batch_selector(local))
+                rows, scores = state.segment.vectors.search_rows(vector, k, local)
                 start = int(self.offsets[i])
                 found.extend(zip(scores.tolist(), (rows + start).tolist(), strict=True))
         best = heapq.nlargest(k, found)

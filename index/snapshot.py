@@ -48,11 +48,6 @@ class SegmentState:
         """The FAISS selector of the live rows (and the bits it reads), or None if all live."""
         return None if self.live is None else bitmap_selector(self.live)
 
-    @cached_property
-    def live_rows(self) -> Ids:
-        """The rows of the segment not deleted."""
-        return np.arange(len(self.segment)) if self.live is None else np.flatnonzero(self.live)
-
     @property
     def vector_sum(self) -> npt.NDArray[np.float64]:
         """The sum of the live passages' vectors: the segment's, less its deleted ones."""
@@ -240,10 +235,8 @@ class Snapshot:
                 selector = state.selector
                 if selector is None:
                     rows, scores = index.search(vector, k)
-                elif index.exact_for(state.live_passages):
-                    rows, scores = index.search_rows(vector, k, state.live_rows)
                 else:
-                    rows, scores = index.search(vector, k, selector[0])
+                    rows, scores = index.search(vector, k, selector[0], state.live_passages)
                 found.extend(zip(scores.tolist(), (rows + offset).tolist(), strict=True))
         elif len(allowed):
             for i, state, _, local in self._groups(np.unique(allowed)):

@@ -81,10 +81,13 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 FLAT = "flat"
 HNSW = "hnsw"
 
-# Allowed rows up to this many, or up to this share of an approximate index, are searched
-# exactly over their vectors (measured in docs/perf-ann.md).
-EXACT_ROWS = 4096
+# A filter on an approximate index letting through up to this many rows, or up to this share
+# of them, is answered exactly (docs/perf-ann.md): compared one by one, 5,000 rows cost about
+# 3 ms, while a graph walk that must skip most nodes it reaches misses true neighbours.
+EXACT_ROWS = 5000
 EXACT_SHARE = 0.1
+# A wider filter widens the walk (efSearch / share of rows allowed), up to this.
+MAX_EF_SEARCH = 1024
 
 
 @dataclass(frozen=True)
@@ -155,35 +158,38 @@ class VectorIndex:
         """The FAISS index, serialised."""
         return bytes(faiss.serialize_index(self._index))
 
-    def exact_for(self, rows: int) -> bool:
-        """Whether a search among this many allowed rows is better answered exactly over
-        their vectors than through the index (never for an index that is exact anyway)."""
+    def exact_for(self, allowed: int) -> bool:
+        """Whether a search among this many allowed rows is answered by comparing them one by
+        one rather than through the index (never for an index that is exact anyway)."""
         return False
 
-    def _params(self, selector: Any | None) -> Any | None:
-        return None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-
     def search(
-        self, vector: Vectors, k: int, selector: Any | None = None
+        self, vector: Vectors, k: int, selector: Any | None = None, allowed: int | None = None
     ) -> tuple[Ids, npt.NDArray[np.float32]]:
         """Rows and cosines of the ``k`` nearest vectors, best first, among those the FAISS
-        ``selector`` lets through (all when None)."""
+        ``selector`` lets through (all when None); ``allowed`` says how many it lets through
+        (an approximate index needs it to search a filter well)."""
+        return self._search(self._index, vector, k, self._params(selector, allowed))
+
+    def _params(self, selector: Any | None, allowed: int | None) -> Any | None:
+        return None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+
+    def _search(
+        self, index: Any, vector: Vectors, k: int, params: Any | None
+    ) -> tuple[Ids, npt.NDArray[np.float32]]:
         k = min(k, len(self))
         if k < 1:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        scores, rows = self._index.search(query, k, params=self._params(selector))
+        scores, rows = index.search(query, k, params=params)
         found = rows[0] != -1
         return rows[0][found].astype(np.int64), scores[0][found]
 
     def search_rows(
         self, vector: Vectors, k: int, rows: Ids
     ) -> tuple[Ids, npt.NDArray[np.float32]]:
-        """Like ``search``, among these rows only: exactly over their vectors when
-        ``exact_for`` says so, else through the index with a selector."""
-        if not self.exact_for(len(rows)):
-            return self.search(vector, k, batch_selector(rows))
-        return exact_search(self.matrix, vector, k, rows)
+        """Like ``search``, among these rows only (sorted, distinct)."""
+        return self.search(vector, k, batch_selector(rows), len(rows))
 
 
 class FlatIndex(VectorIndex):
@@ -225,24 +231,54 @@ class HNSWIndex(VectorIndex):
                 index.add(vecs)
         index.hnsw.efSearch = self.params.ef_search
         self._index = index
+        self._storage = faiss.downcast_index(index.storage)  # the exact vectors, flat
         self.dimension = int(index.d)
-        self.matrix = _view(faiss.downcast_index(index.storage))
+        self.matrix = _view(self._storage)
 
     @property
     def description(self) -> dict[str, Any]:
         """The kind and parameters, as recorded in a checkpoint's manifest entry."""
         return {"kind": self.kind, **asdict(self.params)}
 
-    def exact_for(self, rows: int) -> bool:
-        """Whether a search among this many allowed rows is better answered exactly: a graph
-        walk that must skip most of the nodes it reaches finds fewer true neighbours."""
-        return rows <= max(EXACT_ROWS, EXACT_SHARE * len(self))
+    def exact_for(self, allowed: int) -> bool:
+        """Whether a search among this many allowed rows is answered exactly: few rows cost
+        little to compare one by one, and a graph walk that must skip most of the nodes it
+        reaches finds fewer true neighbours."""
+        return allowed <= max(EXACT_ROWS, EXACT_SHARE * len(self))
 
-    def _params(self, selector: Any | None) -> Any | None:
-        if selector is None:
-            return None
-        # Search parameters replace the index's own, efSearch included.
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=self.params.ef_search)  # type: ignore[attr-defined]
+    def search(
+        self, vector: Vectors, k: int, selector: Any | None = None, allowed: int | None = None
+    ) -> tuple[Ids, npt.NDArray[np.float32]]:
+        """Rows and cosines of (about) the ``k`` nearest vectors, best first, among those the
+        FAISS ``selector`` lets through (all when None); exact when ``allowed``, the number it
+        lets through, is small (``exact_for``), through the graph otherwise."""
+        if selector is not None and self.exact_for(len(self) if allowed is None else allowed):
+            # The graph's own flat storage, filtered: exact, and each vector is read once.
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            return self._search(self._storage, vector, k, params)
+        return self._search(self._index, vector, k, self._params(selector, allowed))
+
+    def _params(self, selector: Any | None, allowed: int | None) -> Any | None:
+        ef = self.params.ef_search
+        if selector is not None and allowed:
+            # A walk through a filter skips the rows it does not let through: widen it.
+            ef = min(max(ef, int(ef * len(self) / allowed)), MAX_EF_SEARCH)
+        # Explicit parameters replace the index's own, efSearch included.
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined]
+
+    def search_rows(
+        self, vector: Vectors, k: int, rows: Ids
+    ) -> tuple[Ids, npt.NDArray[np.float32]]:
+        """Like ``search``, among these rows only (sorted, distinct): few are compared one by
+        one, more through a bitmap of the allowed rows."""
+        if len(rows) <= EXACT_ROWS:
+            return exact_search(self.matrix, vector, k, rows)
+        mask = np.zeros(len(self), dtype=bool)
+        mask[rows] = True
+        selector, bits = bitmap_selector(mask)
+        found = self.search(vector, k, selector, len(rows))
+        del bits  # read by the selector until here
+        return found
 
 
 def build_index(vectors: Vectors, exact_below: int | None = None) -> VectorIndex:

@@ -610,6 +610,20 @@ def _numbers(text: str, kind: type[int] | type[float], name: str) -> list[Any]:
     "flat/approximate threshold comes from.",
 )
 @click.option("--build-threads", default=2, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--real-corpus",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also measure real embeddings: these articles chunked and embedded with the configured "
+    "model, searched with the questions of --real-queries.",
+)
+@click.option(
+    "--real-queries",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path(__file__).resolve().parents[1] / "eval" / "scifact" / "queries_train.jsonl",
+    show_default=True,
+    help="JSONL questions (a `text` each) for --real-corpus.",
+)
 def bench_index(
     passages: int,
     data: str,
@@ -619,6 +633,8 @@ def bench_index(
     filters: str,
     flat_sizes: str,
     build_threads: int,
+    real_corpus: Path | None,
+    real_queries: Path,
 ) -> None:
     """Measure the vector index a segment of PASSAGES passages gets, on stand-in vectors.
 
@@ -635,8 +651,9 @@ def bench_index(
         qa bench-index --passages 1000000 --data clustered
         qa bench-index --passages 100000 --data random --filters ""
         qa bench-index --passages 0 --flat-sizes 5000,10000,20000,50000,100000
+        qa bench-index --passages 0 --real-corpus eval/scifact/corpus.jsonl
     """
-    from index.scale import KINDS, flat_latency, run
+    from index.scale import KINDS, flat_latency, measure, real_vectors, run
 
     shares = _numbers(filters, float, "--filters")
     efs = _numbers(ef_search, int, "--ef-search")
@@ -645,6 +662,14 @@ def bench_index(
         for line in flat_latency(sizes, dimension, queries=min(queries, 100)):
             click.echo(line)
         click.echo("")
+    if real_corpus is not None:
+        settings = Settings()
+        matrix, probe = real_vectors(
+            real_corpus, real_queries, load_embedder(settings), settings.index_config()
+        )
+        title = f"{len(matrix):,} passages of {real_corpus.name}, {settings.model_name}"
+        for line in measure(matrix, probe, title, efs, shares, build_threads):
+            click.echo(line)
     if passages == 0:
         return
     for kind in KINDS if data == "both" else (data,):

@@ -10,17 +10,24 @@ held to one thread; exact answers come from brute force over the same vectors.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
+from index.chunk import chunk_article
+from index.corpus import IndexConfig
+from index.embed import Embedder
+from index.models import Article
+from index.sources import read_paths
 from index.vectors import HNSWIndex, VectorIndex, batch_selector, build_index, exact_search
 
 Ids = npt.NDArray[np.int64]
@@ -144,6 +151,38 @@ def run(
     report lines (Markdown)."""
     matrix = stand_in(kind, passages, dimension, seed=0)
     probe = stand_in(kind, queries, dimension, seed=1)
+    title = f"{passages:,} passages, {kind} stand-in, {dimension}-d"
+    return measure(matrix, probe, title, ef_searches, filter_shares, build_threads)
+
+
+def real_vectors(
+    corpus: Path, queries: Path, embedder: Embedder, config: IndexConfig
+) -> tuple[Vectors, Vectors]:
+    """Passage vectors of the articles in ``corpus`` (read, chunked and embedded as an ingest
+    does) and query vectors of the questions in ``queries`` (JSONL, a ``text`` per line)."""
+    texts: list[str] = []
+    for item in read_paths([corpus]):
+        if isinstance(item, Article):
+            passages = chunk_article(item, config.max_chars, config.min_chars)
+            texts.extend(config.indexed_text(item, p) for p in passages)
+    lines = queries.read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["text"] for line in lines if line.strip()]
+    matrix = embedder.embed_passages(texts)
+    probe = np.stack([embedder.embed_query(q) for q in questions])
+    return matrix.astype(np.float32), probe.astype(np.float32)
+
+
+def measure(
+    matrix: Vectors,
+    probe: Vectors,
+    title: str,
+    ef_searches: Sequence[int] = (),
+    filter_shares: Sequence[float] = (),
+    build_threads: int = 2,
+) -> list[str]:
+    """Build the approximate index of ``matrix`` and measure it with the ``probe`` queries;
+    returns report lines (Markdown)."""
+    queries = len(probe)
     faiss.omp_set_num_threads(build_threads)
     start = time.perf_counter()
     index = build_index(matrix, exact_below=1)  # the approximate kind, whatever the size
@@ -153,7 +192,7 @@ def run(
     faiss.omp_set_num_threads(1)
     vectors_bytes, extra_bytes = _index_bytes(index)
     lines = [
-        f"### {passages:,} passages, {kind} stand-in, {dimension}-d",
+        f"### {title}",
         "",
         f"- index: {index.description}",
         f"- build: {built:.1f} s with {build_threads} FAISS threads",

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -717,6 +718,127 @@ def bench_peer(
             click.echo(line)
     except (RuntimeError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _numbers(text: str, kind: type[int] | type[float], name: str) -> list[Any]:
+    try:
+        return [kind(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"expected comma-separated numbers: {text!r}", param_hint=name
+        ) from exc
+
+
+@cli.command(name="bench-index")
+@click.option(
+    "--passages",
+    default=1_000_000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Segment size to build and measure (0: only the --flat-sizes table).",
+)
+@click.option(
+    "--data",
+    type=click.Choice(["clustered", "random", "both"]),
+    default="both",
+    show_default=True,
+    help="Stand-in vectors: around 4,000 random centres with noise, uniformly random, or both.",
+)
+@click.option("--queries", default=300, show_default=True, type=click.IntRange(1))
+@click.option("--dimension", default=384, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--ef-search",
+    default="64,128,256",
+    show_default=True,
+    help="Also search the same graph with these efSearch values, comma-separated.",
+)
+@click.option(
+    "--filters",
+    default="0.001,0.01,0.05,0.1,0.3",
+    show_default=True,
+    help="Shares of rows allowed by a filter to time through the graph and exactly.",
+)
+@click.option(
+    "--flat-sizes",
+    default="",
+    help="First time flat (exact) search alone at these sizes, comma-separated: the table the "
+    "flat/approximate threshold comes from.",
+)
+@click.option("--build-threads", default=2, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--real-corpus",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also measure real embeddings: these articles chunked and embedded with the configured "
+    "model, searched with the questions of --real-queries.",
+)
+@click.option(
+    "--real-queries",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path(__file__).resolve().parents[1] / "eval" / "scifact" / "queries_train.jsonl",
+    show_default=True,
+    help="JSONL questions (a `text` each) for --real-corpus.",
+)
+def bench_index(
+    passages: int,
+    data: str,
+    queries: int,
+    dimension: int,
+    ef_search: str,
+    filters: str,
+    flat_sizes: str,
+    build_threads: int,
+    real_corpus: Path | None,
+    real_queries: Path,
+) -> None:
+    """Measure the vector index a segment of PASSAGES passages gets, on stand-in vectors.
+
+    Builds the approximate index the engine picks for a large segment (index/vectors.py) and
+    reports build time, memory (the index's bytes, process peak RSS), search p50/p95 of single
+    queries with FAISS on one thread, recall@10 against brute force over the same vectors, and
+    exact flat search at the same size. No model, no data directory: random vectors stand in
+    for embeddings (`random`, the worst case for a graph) and so do vectors around a few
+    thousand centres (`clustered`, with neighbours as real embeddings have); run them apart
+    (`--data`) for a peak RSS of one alone.
+
+    \b
+    Example:
+        qa bench-index --passages 1000000 --data clustered
+        qa bench-index --passages 100000 --data random --filters ""
+        qa bench-index --passages 0 --flat-sizes 5000,10000,20000,50000,100000
+        qa bench-index --passages 0 --real-corpus eval/scifact/corpus.jsonl
+    """
+    from index.scale import KINDS, flat_latency, measure, real_vectors, run
+
+    shares = _numbers(filters, float, "--filters")
+    efs = _numbers(ef_search, int, "--ef-search")
+    sizes = _numbers(flat_sizes, int, "--flat-sizes")
+    if sizes:
+        for line in flat_latency(sizes, dimension, queries=min(queries, 100)):
+            click.echo(line)
+        click.echo("")
+    if real_corpus is not None:
+        settings = Settings()
+        matrix, probe = real_vectors(
+            real_corpus, real_queries, load_embedder(settings), settings.index_config()
+        )
+        title = f"{len(matrix):,} passages of {real_corpus.name}, {settings.model_name}"
+        for line in measure(matrix, probe, title, efs, shares, build_threads):
+            click.echo(line)
+    if passages == 0:
+        return
+    for kind in KINDS if data == "both" else (data,):
+        lines = run(
+            passages,
+            kind,
+            dimension=dimension,
+            queries=queries,
+            ef_searches=efs,
+            filter_shares=shares,
+            build_threads=build_threads,
+        )
+        for line in lines:
+            click.echo(line)
 
 
 @cli.group()

@@ -7,7 +7,8 @@ read from the database, and every article the checkpoint holds that is gone or c
 out. A checkpoint that is missing, damaged or older than the log reaches is simply not used: the
 store is rebuilt from the database (``qa reindex`` rewrites it on purpose).
 
-Files, in ``segments/``: ``<name>.faiss`` (the segment's FAISS index of passage vectors) and
+Files, in ``segments/``: ``<name>.faiss`` (the segment's FAISS index of passage vectors, of the
+kind its manifest entry names under ``index``: flat when the entry has none, as before kinds) and
 ``<name>.npz`` (row ids, article ids, sentence bounds and vectors); a segment is written once,
 under the name it keeps until a merge replaces it. The manifest lists the segments of the last
 checkpoint with their checksums; files it does not list are removed when the next one is written.
@@ -21,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 
 from index.errors import CorruptIndexError
 from index.segment import Segment
-from index.vectors import atomic_write_bytes
+from index.vectors import VectorIndex, atomic_write_bytes, index_from_bytes
 
 SEGMENTS_DIR = "segments"
 
@@ -39,7 +39,7 @@ class SavedSegment:
     name: str
     rowids: npt.NDArray[np.int64]
     article_ids: npt.NDArray[np.str_]
-    vectors: npt.NDArray[np.float32]
+    index: VectorIndex  # the passage vectors (``index.matrix``), searchable as saved
     sentence_bounds: npt.NDArray[np.int64]
     sentence_vectors: npt.NDArray[np.float32]
 
@@ -71,6 +71,7 @@ def save_segment(data_dir: Path, segment: Segment) -> dict[str, Any]:
     return {
         "name": segment.name,
         "passages": len(segment),
+        "index": segment.vectors.description,
         "sha256": hashlib.sha256(index_bytes + array_bytes).hexdigest(),
     }
 
@@ -87,7 +88,7 @@ def load_segment(data_dir: Path, entry: dict[str, Any], dimension: int) -> Saved
     if hashlib.sha256(index_bytes + array_bytes).hexdigest() != entry.get("sha256"):
         raise CorruptIndexError(f"segment {name} does not match its checksum")
     try:
-        index = faiss.deserialize_index(np.frombuffer(index_bytes, dtype=np.uint8))
+        index = index_from_bytes(index_bytes, entry.get("index"))
         with np.load(io.BytesIO(array_bytes), allow_pickle=False) as arrays:
             rowids = arrays["rowids"]
             article_ids = arrays["article_ids"]
@@ -96,14 +97,18 @@ def load_segment(data_dir: Path, entry: dict[str, Any], dimension: int) -> Saved
     except (RuntimeError, ValueError, KeyError, OSError) as exc:
         raise CorruptIndexError(f"segment {name} cannot be read: {exc}") from exc
     n = len(rowids)
-    if index.d != dimension or index.ntotal != n or len(article_ids) != n or len(bounds) != n + 1:
+    if (
+        index.dimension != dimension
+        or len(index) != n
+        or len(article_ids) != n
+        or len(bounds) != n + 1
+    ):
         raise CorruptIndexError(f"segment {name} holds arrays that do not fit together")
-    vectors = index.reconstruct_n(0, n) if n else np.zeros((0, dimension), dtype=np.float32)
     return SavedSegment(
         name=name,
         rowids=rowids.astype(np.int64),
         article_ids=article_ids,
-        vectors=np.asarray(vectors, dtype=np.float32),
+        index=index,
         sentence_bounds=bounds.astype(np.int64),
         sentence_vectors=sentences.astype(np.float32, copy=False),
     )

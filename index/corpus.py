@@ -85,6 +85,10 @@ class IndexConfig:
     # Index each passage with its article's title in front (retrieval sees the topic of a
     # paragraph that never names it); citations still quote the passage alone.
     title_context: bool = True
+    # Segments of this many passages or more are searched through an approximate (HNSW) index,
+    # smaller ones exactly: flat search passes 3 ms at 20,000 passages (docs/perf-ann.md). Not
+    # part of ``as_dict``: it may change between runs, since each segment records its own kind.
+    exact_below: int = 20_000
 
     def indexed_text(self, article: Article, passage: Passage) -> str:
         """The text embedded and lexically indexed for a passage."""
@@ -323,13 +327,16 @@ class Corpus:
         tokens = [self._tokens(meta, p) for p in passages]
         return ArticleRows(meta, rowids, passages, vectors, sentence_vectors, tokens)
 
-    def _segment(self, stored: Sequence[StoredArticle]) -> Segment:
-        """A segment of stored articles, in the order given."""
+    def _segment(self, stored: Sequence[StoredArticle], *, whole: bool = False) -> Segment:
+        """A segment of stored articles, in the order given; ``whole`` for one read at open
+        (it may be the corpus, so large enough for an approximate index), else a small one of
+        recent changes, searched exactly."""
         rows = [
             self._rows(s.article, s.rowids, s.passages, s.vectors, s.sentence_vectors)
             for s in stored
         ]
-        return Segment.build(rows, self.dimension)
+        exact_below = self.config.exact_below if whole else None
+        return Segment.build(rows, self.dimension, exact_below=exact_below)
 
     def _saved_segments(self) -> tuple[int, list[SavedSegment]] | None:
         """The generation and segments of the checkpoint, or None when there is none usable."""
@@ -370,7 +377,7 @@ class Corpus:
                 checkpoint = None
             if checkpoint is None:
                 stored = self.db.load_articles(self.dimension)
-                segment = self._segment(stored)
+                segment = self._segment(stored, whole=True)
                 states = [SegmentState(segment)] if len(segment) else []
                 return Snapshot(generation, states, self.dimension)
             base, saved = checkpoint
@@ -384,7 +391,7 @@ class Corpus:
             rest = sorted(changed.union(set(known) - covered))
             fresh = self.db.load_articles(self.dimension, rest)
         fresh.sort(key=lambda s: s.rowids[0])
-        segment = self._segment(fresh)
+        segment = self._segment(fresh, whole=True)
         if len(segment):
             states.append(SegmentState(segment))
         if not changed and set(known) == covered:
@@ -422,15 +429,19 @@ class Corpus:
                             stored.article,
                             stored.rowids,
                             stored.passages,
-                            item.vectors[first:last],
+                            item.index.matrix[first:last],
                             sentences,
                         )
                     )
                     covered.add(stored.article.id)
                 first = last
-            # A segment read back whole keeps its name, so the next checkpoint does not rewrite it.
+            # A segment read back whole keeps its name, so the next checkpoint does not rewrite it,
+            # and its index as saved, so an approximate one is not built again.
             whole = sum(len(r.passages) for r in rows) == len(ids)
-            segment = Segment.build(rows, self.dimension, name=item.name if whole else None)
+            if whole:
+                segment = Segment.build(rows, self.dimension, name=item.name, index=item.index)
+            else:
+                segment = Segment.build(rows, self.dimension, exact_below=self.config.exact_below)
             if len(segment):
                 states.append(SegmentState(segment))
         return states, covered
@@ -565,7 +576,8 @@ class Corpus:
             [
                 (s.segment, s.live if s.live is not None else np.ones(len(s.segment), bool))
                 for s in group
-            ]
+            ],
+            self.config.exact_below,
         )
         with self._swap_lock:
             now = self._snapshot

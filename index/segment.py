@@ -21,7 +21,7 @@ from index.acronyms import definitions
 from index.lexical import LexicalSegment
 from index.models import Article, Passage, published_day
 from index.text import tokenize
-from index.vectors import FlatIndex
+from index.vectors import VectorIndex, build_index
 
 Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
@@ -95,7 +95,7 @@ class Segment:
 
     rowids: Ids
     passages: tuple[Passage, ...]
-    vectors: FlatIndex  # position in the segment = id in the FAISS index
+    vectors: VectorIndex  # position in the segment = id in the FAISS index
     sentence_bounds: Ids  # sentences of passage i: rows bounds[i]:bounds[i+1]
     sentence_vectors: Vectors
     lexical: LexicalSegment
@@ -167,9 +167,22 @@ class Segment:
         return segment
 
     @classmethod
-    def build(cls, rows: Sequence[ArticleRows], dimension: int, name: str | None = None) -> Segment:
+    def build(
+        cls,
+        rows: Sequence[ArticleRows],
+        dimension: int,
+        name: str | None = None,
+        *,
+        exact_below: int | None = None,
+        index: VectorIndex | None = None,
+    ) -> Segment:
         """A segment of these articles' passages, in the order given (a new ``name`` unless
-        one is given: a segment read back from a checkpoint keeps its own)."""
+        one is given: a segment read back from a checkpoint keeps its own).
+
+        Its vectors are searched exactly below ``exact_below`` passages (always when None, as
+        for a write's small segment) and through an approximate index from there on; ``index``,
+        when given, is the index of exactly these passages' vectors (read back with them).
+        """
         passages: list[Passage] = []
         rowids: list[int] = []
         sentence_blocks: list[Vectors] = []
@@ -183,11 +196,17 @@ class Segment:
             sentence_blocks.extend(item.sentence_vectors)
             counts.extend(len(v) for v in item.sentence_vectors)
             tokens.extend(item.tokens)
-        vectors = (
-            np.concatenate([r.vectors for r in rows]).astype(np.float32, copy=False)
-            if rows
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
+        if index is None:
+            index = build_index(
+                (
+                    np.concatenate([r.vectors for r in rows]).astype(np.float32, copy=False)
+                    if rows
+                    else np.zeros((0, dimension), dtype=np.float32)
+                ),
+                exact_below,
+            )
+        elif len(index) != len(passages):
+            raise ValueError(f"an index of {len(index)} vectors for {len(passages)} passages")
         bounds = np.zeros(len(passages) + 1, dtype=np.int64)
         np.cumsum(counts, out=bounds[1:])
         sentences = (
@@ -198,7 +217,7 @@ class Segment:
         return cls._ready(
             rowids=np.asarray(rowids, dtype=np.int64),
             passages=tuple(passages),
-            vectors=FlatIndex(vectors),
+            vectors=index,
             sentence_bounds=bounds,
             sentence_vectors=sentences,
             lexical=LexicalSegment.build(tokens),
@@ -209,8 +228,13 @@ class Segment:
         )
 
     @classmethod
-    def merge(cls, parts: Sequence[tuple[Segment, npt.NDArray[np.bool_]]]) -> Segment:
-        """One segment from the live passages of several, in order; dead ones are dropped."""
+    def merge(
+        cls,
+        parts: Sequence[tuple[Segment, npt.NDArray[np.bool_]]],
+        exact_below: int | None = None,
+    ) -> Segment:
+        """One segment from the live passages of several, in order; dead ones are dropped. Its
+        vectors get an approximate index from ``exact_below`` passages on (none when None)."""
         passages: list[Passage] = []
         rowids: list[Ids] = []
         vectors: list[Vectors] = []
@@ -242,7 +266,7 @@ class Segment:
         return cls._ready(
             rowids=np.concatenate(rowids),
             passages=tuple(passages),
-            vectors=FlatIndex(np.concatenate(vectors)),
+            vectors=build_index(np.concatenate(vectors), exact_below),
             sentence_bounds=sentence_bounds,
             sentence_vectors=(
                 np.concatenate(sentence_rows)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from index.lexical import Deletions, LexicalIndex, SegmentView
 from index.models import Article, Passage
 from index.segment import Segment
-from index.vectors import batch_selector, bitmap_selector
+from index.vectors import bitmap_selector
 
 Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
@@ -240,10 +240,12 @@ class Snapshot:
         found: list[tuple[float, int]] = []
         if allowed is None:
             for state, offset in zip(self.states, self.offsets, strict=False):
+                index = state.segment.vectors
                 selector = state.selector
-                rows, scores = state.segment.vectors.search(
-                    vector, k, None if selector is None else selector[0]
-                )
+                if selector is None:
+                    rows, scores = index.search(vector, k)
+                else:
+                    rows, scores = index.search(vector, k, selector[0], state.live_passages)
                 found.extend(zip(scores.tolist(), (rows + offset).tolist(), strict=True))
         elif len(allowed):
             for i, state, _, local in self._groups(np.unique(allowed)):
@@ -251,7 +253,7 @@ class Snapshot:
                     local = local[state.live[local]]
                 if not len(local):
                     continue
-                rows, scores = state.segment.vectors.search(vector, k, batch_selector(local))
+                rows, scores = state.segment.vectors.search_rows(vector, k, local)
                 start = int(self.offsets[i])
                 found.extend(zip(scores.tolist(), (rows + start).tolist(), strict=True))
         best = heapq.nlargest(k, found)

@@ -44,6 +44,13 @@ class Services:
     answerer: Answerer
     conversations: ConversationStore
 
+    @property
+    def writes_loaded(self) -> bool:
+        """Whether the models only writes use (the passage model, the entity tagger), loaded
+        in the background, have finished loading."""
+        parts = (self.embedder, self.corpus.tagger)
+        return all(getattr(part, "loaded", True) for part in parts)
+
     def close(self) -> None:
         """Release the databases."""
         self.corpus.close()

@@ -127,6 +127,11 @@ class DeferredEmbedder:
         self.model = name
         self.dimension = dimension
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model has finished loading (or failed to)."""
+        return self._loading.ready
+
     def _loaded(self) -> Embedder:
         embedder = self._loading.get()
         if embedder.dimension != self.dimension:
@@ -169,6 +174,11 @@ class SplitEmbedder:
         self.model = model_of(passages)
         self.dimension = passages.dimension
         self.query_name = queries.name
+
+    @property
+    def loaded(self) -> bool:
+        """Whether both encoders have finished loading."""
+        return all(getattr(e, "loaded", True) for e in (self.passages, self.queries))
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Return one unit vector per text from the passage encoder."""

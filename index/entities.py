@@ -51,6 +51,11 @@ class SpacyTagger:
         # waits for it.
         self._nlp: Loading[Any] = Loading(_load_pipeline, "the entity tagger (spaCy)")
 
+    @property
+    def loaded(self) -> bool:
+        """Whether spaCy has finished loading (or failed to)."""
+        return self._nlp.ready
+
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """One list of entities per text, offsets into that text, in order."""
         return [

@@ -169,6 +169,9 @@ class Snapshot:
 
     def _groups(self, positions: Ids) -> Iterator[tuple[int, SegmentState, Ids, Ids]]:
         """``(segment index, state, indices into positions, local positions)`` per segment."""
+        if len(self.states) == 1:  # a small corpus, or one just merged: no grouping to do
+            yield 0, self.states[0], np.arange(len(positions)), positions
+            return
         seg = np.searchsorted(self.offsets, positions, side="right") - 1
         for i in np.unique(seg):
             where = np.flatnonzero(seg == i)
@@ -225,10 +228,9 @@ class Snapshot:
         for _, state, where, local in self._groups(positions):
             bounds = state.segment.sentence_bounds
             starts, ends = bounds[local], bounds[local + 1]
-            rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+            rows, offsets = _ranges(starts, ends)
             cosines = state.segment.sentence_vectors[rows] @ vector
-            # Every passage holds at least one sentence, so each segment is non-empty.
-            offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+            # Every passage holds at least one sentence, so each range is non-empty.
             out[where] = np.maximum.reduceat(cosines, offsets)
         return out
 
@@ -338,10 +340,8 @@ class Snapshot:
             chosen = np.flatnonzero(keep)
             if not len(chosen):
                 continue
-            lengths = table.last[chosen] - table.first[chosen]
-            # Each chosen article's range first..last, as one array without a Python loop.
-            starts = np.repeat(table.first[chosen] - np.cumsum(lengths) + lengths, lengths)
-            parts.append(np.arange(int(lengths.sum()), dtype=np.int64) + starts + int(offset))
+            rows, _ = _ranges(table.first[chosen], table.last[chosen])
+            parts.append(rows + int(offset))
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def positions_where(self, keep: Callable[[Article], bool]) -> Ids:
@@ -370,3 +370,12 @@ class Snapshot:
         if added is not None and len(added):
             states.append(SegmentState(added))
         return Snapshot(generation, states, self.dimension)
+
+
+def _ranges(starts: Ids, ends: Ids) -> tuple[Ids, Ids]:
+    """The ranges ``starts[i]:ends[i]`` one after another as one array, with where each begins
+    in it: numpy's repeat and cumsum instead of an ``arange`` per range."""
+    lengths = ends - starts
+    begins = np.cumsum(lengths) - lengths
+    rows = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - begins, lengths)
+    return rows, begins

@@ -25,6 +25,8 @@ async def readyz(request: Request) -> JSONResponse:
         {
             "status": "ready",
             "model": services.embedder.name,
+            # Questions are answered from here on; a write waits until these are loaded too.
+            "write_models": "loaded" if services.writes_loaded else "loading",
             "articles": snapshot.article_count,
             "passages": snapshot.passage_count,
             "sentences": snapshot.sentence_count,

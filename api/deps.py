@@ -1,4 +1,7 @@
-"""Dependencies that hand the app's long-lived objects to the routes, and guard the writes."""
+"""Dependencies that hand the app's long-lived objects to the routes, and guard the writes.
+
+They are coroutines: they only read app state, and FastAPI runs a plain function dependency in
+its thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from api.observability import Metrics
 from api.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The services loaded in the app's lifespan."""
     services: Services = request.app.state.services
     return services
@@ -21,7 +24,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_work(request: Request) -> WorkLimiter:
+async def get_work(request: Request) -> WorkLimiter:
     """Where questions wait for a free slot of model work."""
     work: WorkLimiter = request.app.state.work
     return work
@@ -30,7 +33,7 @@ def get_work(request: Request) -> WorkLimiter:
 WorkDep = Annotated[WorkLimiter, Depends(get_work)]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The app's metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
@@ -39,7 +42,7 @@ def get_metrics(request: Request) -> Metrics:
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def require_writer(
+async def require_writer(
     services: ServicesDep,
     authorization: Annotated[str | None, Header(description="Bearer <QA_API_KEY>")] = None,
 ) -> None:

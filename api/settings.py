@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         " twice as fast); 'fp32', the model that embeds passages; 'auto', int8 for the packaged"
         " model and fp32 when model_path names another.",
     )
+    exact_below: int = Field(
+        20_000,
+        ge=1,
+        description="Segments of this many passages or more get an approximate (HNSW) index;"
+        " smaller ones are searched exactly.",
+    )
     ingest_threads: int | None = Field(
         None,
         ge=1,
@@ -162,7 +168,9 @@ class Settings(BaseSettings):
 
     def index_config(self) -> IndexConfig:
         """How the corpus is cut and indexed."""
-        return IndexConfig(self.max_chars, self.min_chars, self.title_context)
+        return IndexConfig(
+            self.max_chars, self.min_chars, self.title_context, exact_below=self.exact_below
+        )
 
 
 @lru_cache(maxsize=1)

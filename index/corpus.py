@@ -86,8 +86,9 @@ class IndexConfig:
     # paragraph that never names it); citations still quote the passage alone.
     title_context: bool = True
     # Segments of this many passages or more are searched through an approximate (HNSW) index,
-    # smaller ones exactly: flat search passes 3 ms at 20,000 passages (docs/perf-ann.md). Not
-    # part of ``as_dict``: it may change between runs, since each segment records its own kind.
+    # smaller ones exactly: flat search passes 3 ms at 20,000 passages (docs/PERFORMANCE.md,
+    # "An index that fits the corpus"). Not part of ``as_dict``: it may change between runs,
+    # since each segment records its own kind.
     exact_below: int = 20_000
 
     def indexed_text(self, article: Article, passage: Passage) -> str:

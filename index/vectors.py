@@ -90,7 +90,8 @@ FLAT = "flat"
 HNSW = "hnsw"
 
 # A filter on an approximate index letting through up to this many rows, or up to this share
-# of them, is answered exactly (docs/perf-ann.md): compared one by one, 5,000 rows cost about
+# of them, is answered exactly (docs/PERFORMANCE.md, "An index that fits the corpus"): compared
+# one by one, 5,000 rows cost about
 # 3 ms, while a graph walk that must skip most nodes it reaches misses true neighbours.
 EXACT_ROWS = 5000
 EXACT_SHARE = 0.1
@@ -100,7 +101,8 @@ MAX_EF_SEARCH = 1024
 
 @dataclass(frozen=True)
 class HNSWParams:
-    """How an HNSW graph is built and walked (chosen by measurement: docs/perf-ann.md)."""
+    """How an HNSW graph is built and walked (chosen by measurement: docs/PERFORMANCE.md, "An
+    index that fits the corpus")."""
 
     m: int = 16  # neighbours per node
     ef_construction: int = 64  # candidates kept while inserting

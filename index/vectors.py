@@ -91,8 +91,8 @@ HNSW = "hnsw"
 
 # A filter on an approximate index letting through up to this many rows, or up to this share
 # of them, is answered exactly (docs/PERFORMANCE.md, "An index that fits the corpus"): compared
-# one by one, 5,000 rows cost about
-# 3 ms, while a graph walk that must skip most nodes it reaches misses true neighbours.
+# one by one, 5,000 rows cost about 3 ms, while a graph walk that must skip most nodes it
+# reaches misses true neighbours.
 EXACT_ROWS = 5000
 EXACT_SHARE = 0.1
 # A wider filter widens the walk (efSearch / share of rows allowed), up to this.

@@ -344,16 +344,6 @@ class Snapshot:
             parts.append(rows + int(offset))
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
-    def positions_where(self, keep: Callable[[Article], bool]) -> Ids:
-        """The slots of the passages of every live article for which ``keep`` is true."""
-        ids = [
-            a.id
-            for s in self.states
-            for a in s.segment.articles.values()
-            if a.id not in s.deleted and keep(a)
-        ]
-        return self.positions_of(ids)
-
     # -- the write side's transitions ------------------------------------------------------------
 
     def changed(

@@ -31,27 +31,6 @@ class Filters:
         """True when no field filters."""
         return all(getattr(self, f) is None for f in self.__dataclass_fields__)
 
-    def matches(self, article: Article) -> bool:
-        """Whether the article passes every set field."""
-        if self.article_ids is not None and article.id not in self.article_ids:
-            return False
-        if self.source is not None and (article.outlet or "").casefold() != self.source.casefold():
-            return False
-        if (
-            self.author is not None
-            and self.author.casefold() not in (article.author or "").casefold()
-        ):
-            return False
-        if self.published_from is not None or self.published_to is not None:
-            day = (article.published or "")[:10]
-            if not day:
-                return False
-            if self.published_from is not None and day < self.published_from:
-                return False
-            if self.published_to is not None and day > self.published_to:
-                return False
-        return True
-
     def positions(self, snapshot: Snapshot) -> npt.NDArray[np.int64]:
         """Positions of the snapshot's passages whose article matches."""
         only_ids = self.article_ids is not None and all(

@@ -13,7 +13,13 @@ import click
 from pydantic import ValidationError
 
 from api.schemas import AskResponse
-from api.services import article_list, build_services, load_embedder, load_tagger
+from api.services import (
+    article_list,
+    build_services,
+    load_embedder,
+    load_tagger,
+    settings_retriever,
+)
 from api.settings import Settings
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder
@@ -689,20 +695,11 @@ def bench_peer(
     """
     from index.embed import packaged_model_path
     from qa.peer import run
-    from qa.retrieve import Retriever
 
     settings = Settings()
     embedder = load_embedder(settings)
-    # The service's retriever settings (api.services.build_services), so "ours" is what it runs.
-    retriever = Retriever(
-        embedder,
-        dense_weight=settings.dense_weight,
-        sentence_weight=settings.sentence_weight,
-        lexical_coverage=settings.lexical_coverage,
-        max_per_article=settings.max_per_article,
-        recency_margin=settings.recency_margin,
-        acronyms=settings.acronyms,
-    )
+    # The service's own retriever, so "ours" is what it runs (each search names its method).
+    retriever = settings_retriever(settings, embedder)
     lines = run(
         dataset,
         retriever,

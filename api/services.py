@@ -134,6 +134,20 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
     return model
 
 
+def settings_retriever(settings: Settings, embedder: Embedder) -> Retriever:
+    """The retriever as the settings configure it: what the service ranks with."""
+    return Retriever(
+        embedder,
+        method=settings.retrieval_method,
+        dense_weight=settings.dense_weight,
+        sentence_weight=settings.sentence_weight,
+        lexical_coverage=settings.lexical_coverage,
+        max_per_article=settings.max_per_article,
+        recency_margin=settings.recency_margin,
+        acronyms=settings.acronyms,
+    )
+
+
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Open the corpus in the settings' data directory, seeding it with the default corpus."""
     # Set explicitly: a container's core count is not what the libraries' defaults read.
@@ -150,16 +164,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)
         log.info("new data directory: ingested the default corpus (%s)", report.summary())
-    retriever = Retriever(
-        embedder,
-        method=settings.retrieval_method,
-        dense_weight=settings.dense_weight,
-        sentence_weight=settings.sentence_weight,
-        lexical_coverage=settings.lexical_coverage,
-        max_per_article=settings.max_per_article,
-        recency_margin=settings.recency_margin,
-        acronyms=settings.acronyms,
-    )
+    retriever = settings_retriever(settings, embedder)
     picker = SentencePicker(recency_margin=settings.recency_margin)
     answerer = Answerer(corpus, retriever, picker, refusal_model(corpus, settings))
     conversations = ConversationStore(

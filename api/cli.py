@@ -629,11 +629,8 @@ def bench_writes(
     from qa.benchmark import run
 
     settings = Settings()
-    try:
-        counts = [int(s) for s in sizes.split(",") if s.strip()]
-        engine = [int(s) for s in engine_sizes.split(",") if s.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"sizes must be integers: {sizes!r} {engine_sizes!r}") from exc
+    counts = _numbers(sizes, int, "--sizes")
+    engine = _numbers(engine_sizes, int, "--engine-sizes")
     dimension = 384  # all-MiniLM-L6-v2
     lines = run(
         checkout, corpus, articles, counts, settings.model_name, dimension, work_dir, engine

@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,14 +117,14 @@ def measure_floors(questions: Sequence[str], articles: Sequence[dict[str, str]])
     )
 
 
-def sequential(url: str, questions: Sequence[str]) -> Latencies:
-    """Each question in turn over one keep-alive connection."""
+def _ask_each(url: str, next_question: Callable[[], str | None]) -> tuple[list[float], int]:
+    """Ask questions over one keep-alive connection until ``next_question`` gives None; returns
+    the seconds of each answered one and how many failed."""
     client = Client(url, None)
     times: list[float] = []
     failed = 0
-    started = time.perf_counter()
     try:
-        for text in questions:
+        while (text := next_question()) is not None:
             sent = time.perf_counter()
             status, _ = client.send("POST", "/api/ask", {"question": text})
             if status == 200:
@@ -133,6 +133,14 @@ def sequential(url: str, questions: Sequence[str]) -> Latencies:
                 failed += 1
     finally:
         client.close()
+    return times, failed
+
+
+def sequential(url: str, questions: Sequence[str]) -> Latencies:
+    """Each question in turn over one keep-alive connection."""
+    cursor = iter(questions)
+    started = time.perf_counter()
+    times, failed = _ask_each(url, lambda: next(cursor, None))
     return Latencies(times, time.perf_counter() - started, failed)
 
 
@@ -145,25 +153,13 @@ def concurrent(url: str, questions: Sequence[str], clients: int) -> Latencies:
     cursor = iter(questions)
     gate = threading.Barrier(clients + 1)
 
+    def take() -> str | None:
+        with lock:
+            return next(cursor, None)
+
     def work() -> None:
-        client = Client(url, None)
-        mine: list[float] = []
-        errors = 0
         gate.wait()
-        try:
-            while True:
-                with lock:
-                    text = next(cursor, None)
-                if text is None:
-                    break
-                sent = time.perf_counter()
-                status, _ = client.send("POST", "/api/ask", {"question": text})
-                if status == 200:
-                    mine.append(time.perf_counter() - sent)
-                else:
-                    errors += 1
-        finally:
-            client.close()
+        mine, errors = _ask_each(url, take)
         with lock:
             times.extend(mine)
             failed[0] += errors

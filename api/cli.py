@@ -332,7 +332,7 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
     # Open the index before serving, so that a data directory that cannot be used (another
     # model, other settings, damaged files) is reported as one line, not a startup traceback.
     try:
-        services = build_services(settings)
+        services = build_services(settings, background=True)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     # uvicorn ends its graceful shutdown by raising SIGTERM again, which would kill the process

@@ -57,11 +57,12 @@ class Services:
         self.conversations.close()
 
 
-def load_embedder(settings: Settings) -> Embedder:
+def load_embedder(settings: Settings, background: bool = False) -> Embedder:
     """The encoders the settings name: the sentence-transformers model for passages on every
-    core, and the question encoder. With the int8 question encoder (the default) the passage
-    model loads in the background: questions are answered before it is ready, and the first
-    write waits for it."""
+    core, and the question encoder. With ``background`` and the int8 question encoder (the
+    default) the passage model loads in a background thread: a server answers questions before
+    it is ready, and the first write waits for it. A command that runs and exits loads it
+    before returning, so no load outlives the command that started it."""
     encoder = settings.query_encoder
     if encoder == "auto":
         encoder = "int8" if settings.model_path is None else "fp32"
@@ -79,10 +80,14 @@ def load_embedder(settings: Settings) -> Embedder:
 
     queries = OnnxEmbedder(threads=1)
     queries.model = settings.model_name  # the same model, under the name the settings record
-    passages = DeferredEmbedder(
-        Loading(passage_model, "the passage model (PyTorch)"),
-        settings.model_name,
-        queries.dimension,
+    passages = (
+        DeferredEmbedder(
+            Loading(passage_model, "the passage model (PyTorch)"),
+            settings.model_name,
+            queries.dimension,
+        )
+        if background
+        else passage_model()
     )
     return SplitEmbedder(passages, queries)
 
@@ -148,11 +153,14 @@ def settings_retriever(settings: Settings, embedder: Embedder) -> Retriever:
     )
 
 
-def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
-    """Open the corpus in the settings' data directory, seeding it with the default corpus."""
+def build_services(
+    settings: Settings, embedder: Embedder | None = None, background: bool = False
+) -> Services:
+    """Open the corpus in the settings' data directory, seeding it with the default corpus;
+    ``background`` as for ``load_embedder`` (a server)."""
     # Set explicitly: a container's core count is not what the libraries' defaults read.
     set_threads(settings.ingest_threads or available_cores())
-    embedder = embedder or load_embedder(settings)
+    embedder = embedder or load_embedder(settings, background)
     corpus = Corpus(
         settings.data_dir,
         embedder.name,

@@ -33,8 +33,8 @@ def fake_qa() -> None:
 
     seconds = float(os.environ.get("FAKE_EMBED_SECONDS", "0"))
     build = api.cli.build_services
-    api.cli.build_services = lambda settings: build(  # type: ignore[assignment]
-        settings, embedder=SlowFakeEmbedder(seconds)
+    api.cli.build_services = lambda settings, **options: build(  # type: ignore[assignment]
+        settings, **{**options, "embedder": SlowFakeEmbedder(seconds)}
     )
     api.cli.main()
 

@@ -70,3 +70,23 @@ def published_day(published: str | None) -> float:
         return float(date.fromisoformat((published or "")[:10]).toordinal())
     except ValueError:
         return math.nan
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which articles a search may return; unset fields do not filter. ``outlet`` is compared
+    whole and ``author`` as a substring of the byline, both ignoring case; the dates are ISO
+    ``YYYY-MM-DD`` bounds, inclusive, and an undated article fails either bound."""
+
+    article_ids: frozenset[str] | None = None
+    outlet: str | None = None
+    author: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+
+    @property
+    def only_ids(self) -> bool:
+        """Whether the article ids are the only field set (the chat page's one-article pick)."""
+        return self.article_ids is not None and all(
+            getattr(self, f) is None for f in self.__dataclass_fields__ if f != "article_ids"
+        )

@@ -23,13 +23,31 @@ import numpy as np
 import numpy.typing as npt
 
 from index.lexical import Deletions, LexicalIndex, SegmentView
-from index.models import Article, Passage
+from index.models import Article, Passage, Where
 from index.segment import Segment
 from index.vectors import bitmap_selector
 
 Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
+Floats = npt.NDArray[np.float32]
 Tokens = Callable[[Article, Passage], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A question's candidate passages and each one's raw scores, to be fused by the caller:
+    the passage cosine, its best sentence's cosine and BM25 (0 where not known to match)."""
+
+    positions: Ids
+    dense: Floats
+    sentence: Floats
+    lexical: Floats
+
+    @classmethod
+    def none(cls) -> Candidates:
+        """No candidates."""
+        empty = np.zeros(0, dtype=np.float32)
+        return cls(np.zeros(0, dtype=np.int64), empty, empty, empty)
 
 
 @dataclass(frozen=True)
@@ -262,6 +280,57 @@ class Snapshot:
         return (
             np.asarray([p for _, p in best], dtype=np.int64),
             np.asarray([s for s, _ in best], dtype=np.float32),
+        )
+
+    def allowed(self, where: Where) -> Ids:
+        """The slots of the live passages of the articles ``where`` admits, ascending."""
+        if where.only_ids:
+            # The common case (one article picked on the chat page): no scan of the articles.
+            return self.positions_of(where.article_ids or ())
+        return self.positions_matching(
+            where.article_ids, where.outlet, where.author, where.published_from, where.published_to
+        )
+
+    def candidates(
+        self,
+        vector: Vectors,
+        text: str,
+        terms: Sequence[str],
+        pool: int,
+        dense: bool = True,
+        lexical: bool = True,
+        where: Where | None = None,
+    ) -> Candidates:
+        """The ``pool`` best passages by cosine (``dense``) and by BM25 over ``terms``
+        (``lexical``), among those ``where`` admits, with their scores; BM25 is scored for
+        every candidate. ``text`` (the question's words) is what a full-text engine would
+        read; here the tokens are used."""
+        lexical_all = self.lexical.scores(terms)
+        allowed = None
+        if where is not None:
+            allowed = self.allowed(where)
+            if not len(allowed):
+                return Candidates.none()
+            mask = np.zeros(len(lexical_all), dtype=bool)
+            mask[allowed] = True
+            lexical_all = np.where(mask, lexical_all, 0.0).astype(np.float32)
+        found: list[int] = []
+        if dense:
+            positions, _ = self.dense_search(vector, pool, allowed)
+            found.extend(positions.tolist())
+        if lexical:
+            n = min(pool, len(lexical_all))
+            if n:
+                top = np.argpartition(-lexical_all, n - 1)[:n]
+                found.extend(int(p) for p in top if lexical_all[p] > 0)
+        positions = np.asarray(sorted(set(found)), dtype=np.int64)
+        if not len(positions):
+            return Candidates.none()
+        return Candidates(
+            positions,
+            self.vectors(positions) @ vector,
+            self.best_sentence_cosines(positions, vector),
+            lexical_all[positions],
         )
 
     # -- articles ------------------------------------------------------------------------------

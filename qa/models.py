@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
-
-from index.models import Article, Passage, Span
-from index.snapshot import Snapshot
+from index.models import Article, Passage, Span, Where
 
 
 @dataclass(frozen=True)
@@ -31,20 +27,10 @@ class Filters:
         """True when no field filters."""
         return all(getattr(self, f) is None for f in self.__dataclass_fields__)
 
-    def positions(self, snapshot: Snapshot) -> npt.NDArray[np.int64]:
-        """Positions of the snapshot's passages whose article matches."""
-        only_ids = self.article_ids is not None and all(
-            getattr(self, f) is None for f in self.__dataclass_fields__ if f != "article_ids"
-        )
-        if only_ids:
-            # The common case (one article picked on the chat page): no scan of the articles.
-            return snapshot.positions_of(self.article_ids or ())
-        return snapshot.positions_matching(
-            self.article_ids,
-            self.source,
-            self.author,
-            self.published_from,
-            self.published_to,
+    def where(self) -> Where:
+        """The filter as the index layer takes it (``source`` is the outlet)."""
+        return Where(
+            self.article_ids, self.source, self.author, self.published_from, self.published_to
         )
 
 

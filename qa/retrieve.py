@@ -119,22 +119,25 @@ class Retriever:
             return []
         pool = max(self.candidates, k * 3)
         terms = snapshot.with_acronyms(query.terms) if self.acronyms else query.terms
-        lexical_all = snapshot.lexical.scores(terms)
-        allowed = None
-        if filters is not None and not filters.empty:
-            allowed = filters.positions(snapshot)
-            if not len(allowed):
-                return []
-            mask = np.zeros(len(lexical_all), dtype=bool)
-            mask[allowed] = True
-            lexical_all = np.where(mask, lexical_all, 0.0).astype(np.float32)
-        positions = self._pool(snapshot, query, lexical_all, pool, method, allowed)
+        where = None if filters is None or filters.empty else filters.where()
+        vector = np.asarray(query.vector, dtype=np.float32)
+        found = snapshot.candidates(
+            vector,
+            query.text,
+            terms,
+            pool,
+            dense=method in ("dense", "hybrid"),
+            lexical=method in ("bm25", "hybrid"),
+            where=where,
+        )
+        positions, dense, sentence, lexical = (
+            found.positions,
+            found.dense,
+            found.sentence,
+            found.lexical,
+        )
         if not len(positions):
             return []
-        vector = np.asarray(query.vector, dtype=np.float32)
-        dense = snapshot.vectors(positions) @ vector
-        sentence = snapshot.best_sentence_cosines(positions, vector)
-        lexical = lexical_all[positions]
         if method == "dense":
             fused = dense
         elif method == "bm25":
@@ -150,10 +153,10 @@ class Retriever:
         if self.recency_margin:
             order = _newer_first(snapshot, positions, fused, order, self.recency_margin, k * 3)
         ranked = _diversify(snapshot, positions[order], k, cap)
-        where = {int(p): i for i, p in enumerate(positions)}
+        index_of = {int(p): i for i, p in enumerate(positions)}
         hits = []
         for pos in ranked:
-            i = where[pos]
+            i = index_of[pos]
             hits.append(
                 Hit(
                     position=pos,
@@ -167,27 +170,6 @@ class Retriever:
                 )
             )
         return hits
-
-    def _pool(
-        self,
-        snapshot: Snapshot,
-        query: Query,
-        lexical_all: npt.NDArray[np.float32],
-        pool: int,
-        method: Method,
-        allowed: npt.NDArray[np.int64] | None,
-    ) -> npt.NDArray[np.int64]:
-        """Positions of the candidate passages: each method's best ``pool`` among ``allowed``."""
-        found: list[int] = []
-        if method in ("dense", "hybrid"):
-            positions, _ = snapshot.dense_search(query.vector, pool, allowed)
-            found.extend(positions.tolist())
-        if method in ("bm25", "hybrid"):
-            n = min(pool, len(lexical_all))
-            if n:
-                top = np.argpartition(-lexical_all, n - 1)[:n]
-                found.extend(int(p) for p in top if lexical_all[p] > 0)
-        return np.asarray(sorted(set(found)), dtype=np.int64)
 
 
 def _newer_first(

@@ -1,18 +1,19 @@
-"""The write side of the corpus: one data directory holding a SQLite database (the source of
-truth: articles, passages, sentences and their vectors), a checkpoint of the index's segments and
-a manifest naming the model.
+"""The write side of the corpus: a database (the source of truth: articles, passages, sentences
+and their vectors; by default a SQLite file in the data directory, or any SQLAlchemy URL such as a
+PostgreSQL shared by several machines) and a data directory holding a checkpoint of the index's
+segments and a manifest naming the model.
 
 Readers never wait. ``Corpus.snapshot`` is one attribute read of an immutable ``Snapshot``
 (``index/snapshot.py``); writers build the next one beside it and swap the reference. Nothing on
 the read path takes a lock, in this process or across processes.
 
 A write costs what it adds. Each batch of articles is embedded outside every lock, then committed
-in one SQLite transaction (so every reader in every process sees each article whole or not at
+in one database transaction (so every reader in every process sees each article whole or not at
 all) and published as one new segment plus deletion marks for the versions it replaced. Small
 segments are merged by a background thread; nothing on the write path re-reads the corpus.
 
-Writers take turns: a thread lock in the process and an exclusive ``flock`` on ``write.lock``
-across processes, held only for the commit and the swap. Every commit logs the ids of the articles
+Writers take turns: a thread lock in the process and the database's writer lock across processes
+and machines (``Database.writer_lock``), held only for the commit and the swap. Every commit logs the ids of the articles
 it touched with its generation; a background thread polls the generation and applies another
 process's commits by reading just those articles, so a running server sees a ``qa ingest`` beside
 it within a second, batch by batch.
@@ -25,7 +26,6 @@ rebuild on purpose; ``reindex()`` (``qa reindex --embed``) re-chunks and re-embe
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import threading
@@ -61,7 +61,7 @@ from index.models import Article, Entity, Passage
 from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
 from index.sources import check_article
-from index.store import Database, StoredArticle, content_hash
+from index.store import Database, StoredArticle, content_hash, sqlite_url
 from index.text import tokenize
 from index.vectors import atomic_write_bytes, remove_stale_temporaries
 
@@ -70,7 +70,6 @@ log = logging.getLogger(__name__)
 TAGGER_KEY = "tagger"
 
 DB_FILE = "corpus.sqlite"
-LOCK_FILE = "write.lock"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 2
 DEFAULT_CORPUS_KEY = "default_corpus"
@@ -144,6 +143,7 @@ class Corpus:
         merge_policy: MergePolicy | None = None,
         tagger: EntityTagger | None = None,
         query_model: str | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         # Tags each new passage's named entities at ingest; None stores passages without them.
@@ -165,7 +165,11 @@ class Corpus:
         self._write_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._checkpoint_lock = threading.Lock()  # one checkpoint at a time
-        self.db = Database(self.data_dir / DB_FILE)
+        # None: the SQLite file in the data directory. With a shared database the directory
+        # holds only the checkpoint, and may start empty: the snapshot is then read from the
+        # database.
+        self.database_url = database_url
+        self.db = Database(database_url or sqlite_url(self.data_dir / DB_FILE))
         self._check_model()
         self._check_tagger()
         self.checkpoint_seconds = checkpoint_seconds
@@ -189,22 +193,31 @@ class Corpus:
             self._worker.start()
 
     @classmethod
-    def open_existing(cls, data_dir: Path | str, config: IndexConfig | None = None) -> Corpus:
+    def open_existing(
+        cls,
+        data_dir: Path | str,
+        config: IndexConfig | None = None,
+        database_url: str | None = None,
+    ) -> Corpus:
         """Open an index for the model that built it, for work that embeds nothing (listing,
-        deleting). Raises ``CorruptIndexError`` when the directory holds no index."""
+        deleting). Raises ``CorruptIndexError`` when the directory (or the database at
+        ``database_url``) holds no index."""
         path = Path(data_dir) / DB_FILE
-        if not path.exists():
+        if database_url is None and not path.exists():
             raise CorruptIndexError(
                 f"no index in {data_dir}: ingest articles or start the server first"
             )
-        db = Database(path)
+        db = Database(database_url or sqlite_url(path))
         try:
             model, dimension = db.get_meta("model"), db.get_meta("dimension")
         finally:
             db.close()
         if model is None or dimension is None:
-            raise CorruptIndexError(f"the index in {data_dir} names no embedding model")
-        return cls(data_dir, model, int(dimension), config, refresh_seconds=0)
+            where = data_dir if database_url is None else "the database"
+            raise CorruptIndexError(f"the index in {where} names no embedding model")
+        return cls(
+            data_dir, model, int(dimension), config, refresh_seconds=0, database_url=database_url
+        )
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -498,13 +511,9 @@ class Corpus:
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """Hold the writer locks: this process's, then the data directory's."""
-        with self._write_lock, open(self.data_dir / LOCK_FILE, "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        """Hold the writer locks: this process's, then the database's (every process's)."""
+        with self._write_lock, self.db.writer_lock():
+            yield
 
     def _maintain(self, seconds: float) -> None:
         """The background thread: apply other processes' commits, then merge segments."""

@@ -1,65 +1,91 @@
-"""SQLite storage of articles, passages, sentences and their vectors: the source of truth.
+"""Storage of articles, passages, sentences and their vectors: the source of truth.
 
-The FAISS file beside it is a derived copy of the passage vectors; if the two ever disagree (a crash
-between the database commit and the index save), the index is rebuilt from here.
+Any SQLAlchemy URL: a SQLite file (the default, in the data directory; shared by the processes
+of one machine) or PostgreSQL (shared by machines). The schema is Alembic's
+(``index/migrations``), brought up to date whenever a store opens.
+
+The index's segment files are a derived copy of the passage vectors; if the two ever disagree
+(a crash between the database commit and the checkpoint), the index is rebuilt from here.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 
+from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
 from index.models import Article, Entity, Passage, Span
+
+__all__ = ["Database", "StoredArticle", "StoredPassage", "Transaction", "sqlite_url"]
 
 Vectors = npt.NDArray[np.float32]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    author TEXT, outlet TEXT, section TEXT, standfirst TEXT, url TEXT, published TEXT,
-    extra TEXT NOT NULL DEFAULT '{}',
-    text TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
-CREATE TABLE IF NOT EXISTS passages (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    vector BLOB NOT NULL,
-    entities TEXT  -- JSON [[start, end, label], ...], offsets into the article text
-);
-CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
-CREATE TABLE IF NOT EXISTS sentences (
-    rowid INTEGER PRIMARY KEY,
-    passage_rowid INTEGER NOT NULL REFERENCES passages(rowid) ON DELETE CASCADE,
-    start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL,
-    vector BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sentences_passage ON sentences(passage_rowid);
--- Which articles each committed generation added, replaced or deleted: how a process that did not
--- write brings its snapshot up to date by reading only what changed.
-CREATE TABLE IF NOT EXISTS changes (
-    generation INTEGER NOT NULL,
-    article_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS changes_generation ON changes(generation);
-"""
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_index"
+# The PostgreSQL advisory lock writers of one database take turns on (an arbitrary constant).
+_WRITER_LOCK_KEY = 0x51A_1DE7
+_BATCH = 500  # ids per IN list
+
+_metadata = sa.MetaData()
+meta_table = sa.Table(
+    "meta",
+    _metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+articles_table = sa.Table(
+    "articles",
+    _metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    *(
+        sa.Column(name, sa.Text)
+        for name in ("author", "outlet", "section", "standfirst", "url", "published")
+    ),
+    sa.Column("extra", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.Text, nullable=False),
+)
+passages_table = sa.Table(
+    "passages",
+    _metadata,
+    sa.Column("rowid", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.Text, nullable=False),
+    sa.Column("article_id", sa.Text, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("entities", sa.Text),
+)
+sentences_table = sa.Table(
+    "sentences",
+    _metadata,
+    sa.Column("rowid", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("passage_rowid", sa.Integer, sa.ForeignKey("passages.rowid"), nullable=False),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+changes_table = sa.Table(
+    "changes",
+    _metadata,
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("article_id", sa.Text, nullable=False),
+)
 
 _ARTICLE_FIELDS = ("title", "author", "outlet", "section", "standfirst", "url", "published")
 
@@ -86,104 +112,137 @@ class StoredArticle:
 
 
 @dataclass(frozen=True)
+class StoredPassage:
+    """One passage as stored, with its article's metadata (no text) and its vectors."""
+
+    rowid: int
+    article: Article  # text=""
+    passage: Passage  # its text, sentences and entities, offsets into the article text
+    vector: Vectors  # shape (dimension,)
+    sentence_vectors: Vectors  # one row per sentence
+
+
+@dataclass(frozen=True)
 class Transaction:
     """An open write transaction and the generation it will commit as."""
 
-    conn: sqlite3.Connection
+    conn: Connection
     generation: int
 
 
 class Database:
-    """A SQLite file of articles, passages and sentences with their vectors."""
+    """Articles, passages and sentences with their vectors, in the database a URL names."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # One connection writes (callers serialise writes); each reading thread has its own, so
-        # that with WAL a reader sees the last committed state, never a write in progress.
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        self._writer.executescript(_SCHEMA)
-        self._migrate()
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        # The SQLite file, None on PostgreSQL (or for SQLite in memory).
+        self.path: Path | None = sqlite_file(self.engine)
+        # What SQLite writers of every process lock (``writer_lock``); None on PostgreSQL.
+        self.lock_file = (
+            None if self.path is None else self.path.with_name(self.path.name + ".lock")
+        )
+        # The connection of this thread's ``reading()``, while one is open.
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-
-    def _migrate(self) -> None:
-        """Bring a store written by an earlier version up to this schema."""
-        columns = {r["name"] for r in self._writer.execute("PRAGMA table_info(passages)")}
-        if "entities" not in columns:
-            # Passages stored before entities were tagged have none until re-ingested.
-            self._writer.execute("ALTER TABLE passages ADD COLUMN entities TEXT")
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        # Deleted articles are overwritten on disk, not left readable in free pages.
-        conn.execute("PRAGMA secure_delete=ON")
-        return conn
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        """This thread's read connection."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+        try:
+            with write_connection(self.engine) as conn, conn.begin():
+                upgrade_schema(conn, MIGRATIONS, VERSION_TABLE)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def close(self) -> None:
         """Close every connection."""
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
-        self._writer.close()
+        self.engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """The connection of this thread's ``reading()``, or a pooled one for one query."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """A write transaction that bumps the generation; all or nothing."""
-        self._writer.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._writer.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            generation = int(row[0]) + 1 if row is not None else 1
-            yield Transaction(self._writer, generation)
-            self._writer.execute(
-                "INSERT INTO meta(key, value) VALUES('generation', ?) ON CONFLICT(key) "
-                "DO UPDATE SET value = excluded.value",
-                (str(generation),),
+        """A write transaction that bumps the generation; all or nothing.
+
+        The generation row is locked first (SQLite: ``BEGIN IMMEDIATE`` locks the file; PostgreSQL:
+        ``SELECT ... FOR UPDATE``), so concurrent writers commit one after the other, each with
+        its own generation.
+        """
+        with write_connection(self.engine) as conn, conn.begin():
+            _upsert_meta(conn, "generation", "0", replace=False)
+            value = conn.execute(
+                sa.select(meta_table.c.value)
+                .where(meta_table.c.key == "generation")
+                .with_for_update()
+            ).scalar_one()
+            generation = int(value) + 1
+            yield Transaction(conn, generation)
+            conn.execute(
+                sa.update(meta_table)
+                .where(meta_table.c.key == "generation")
+                .values(value=str(generation))
             )
-            self._writer.execute("COMMIT")
-        except BaseException:
-            self._writer.execute("ROLLBACK")
-            raise
 
     @contextmanager
     def reading(self) -> Iterator[None]:
         """A read transaction on this thread's connection: every query inside it sees the same
-        committed state, whatever writers commit meanwhile (WAL snapshot isolation)."""
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        committed state, whatever writers commit meanwhile (SQLite: a WAL snapshot;
+        PostgreSQL: a REPEATABLE READ transaction). Nested calls join the outer one."""
+        if getattr(self._local, "conn", None) is not None:
             yield
-        finally:
-            conn.execute("COMMIT")
+            return
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                self._local.conn = conn
+                try:
+                    yield
+                finally:
+                    self._local.conn = None
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the lock that writers of this database take turns on, across processes and
+        machines: PostgreSQL's advisory lock (on a connection of its own, held until released),
+        or an exclusive ``flock`` on a file beside the SQLite file."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(sa.func.pg_advisory_lock(_WRITER_LOCK_KEY)))
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(_WRITER_LOCK_KEY)))
+                    conn.commit()
+            return
+        if self.lock_file is None:  # in memory: this process is the only one
+            yield
+            return
+        with open(self.lock_file, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def get_meta(self, key: str) -> str | None:
         """Return a metadata value, or None."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row["value"])
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == key)
+            ).scalar_one_or_none()
+        return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a metadata value (outside any generation bump)."""
-        self._writer.execute(
-            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=?",
-            (key, value, value),
-        )
+        with write_connection(self.engine) as conn, conn.begin():
+            _upsert_meta(conn, key, value, replace=True)
 
     @property
     def generation(self) -> int:
@@ -192,53 +251,61 @@ class Database:
 
     def counts(self) -> dict[str, int]:
         """Return the number of articles, passages and sentences stored."""
-        return {
-            table: int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-            for table in ("articles", "passages", "sentences")
-        }
+        with self._read() as conn:
+            return {
+                table.name: int(
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                )
+                for table in (articles_table, passages_table, sentences_table)
+            }
 
     def article_hash(self, article_id: str) -> str | None:
         """The stored content hash of one article, or None."""
-        row = self._conn.execute(
-            "SELECT content_hash FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(articles_table.c.content_hash).where(articles_table.c.id == article_id)
+            ).scalar_one_or_none()
+        return None if value is None else str(value)
 
     def article_hashes(self, article_ids: Iterable[str]) -> dict[str, str]:
         """Return ``{article_id: content_hash}`` for those of these articles that are stored."""
         ids = list(dict.fromkeys(article_ids))
         found: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            rows = self._conn.execute(
-                f"SELECT id, content_hash FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update((r["id"], r["content_hash"]) for r in rows)
+        with self._read() as conn:
+            for i in range(0, len(ids), _BATCH):
+                rows = conn.execute(
+                    sa.select(articles_table.c.id, articles_table.c.content_hash).where(
+                        articles_table.c.id.in_(ids[i : i + _BATCH])
+                    )
+                )
+                found.update((str(r.id), str(r.content_hash)) for r in rows)
         return found
 
     def log_change(self, txn: Transaction, article_id: str) -> None:
         """Record that the transaction adds, replaces or deletes this article."""
         txn.conn.execute(
-            "INSERT INTO changes(generation, article_id) VALUES (?, ?)",
-            (txn.generation, article_id),
+            sa.insert(changes_table).values(generation=txn.generation, article_id=article_id)
         )
 
     def changed_since(self, generation: int) -> list[str]:
         """Ids of the articles written or deleted by generations after ``generation``."""
-        rows = self._conn.execute(
-            "SELECT DISTINCT article_id FROM changes WHERE generation > ?", (generation,)
-        )
-        return [r[0] for r in rows]
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(changes_table.c.article_id)
+                .distinct()
+                .where(changes_table.c.generation > generation)
+            )
+            return [str(r[0]) for r in rows]
 
     def oldest_change(self) -> int | None:
         """The first generation the change log still holds, or None when it is empty."""
-        row = self._conn.execute("SELECT MIN(generation) FROM changes").fetchone()
-        return None if row[0] is None else int(row[0])
+        with self._read() as conn:
+            value = conn.execute(sa.select(sa.func.min(changes_table.c.generation))).scalar_one()
+        return None if value is None else int(value)
 
     def put_article(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         article: Article,
         passages: Sequence[Passage],
         passage_vectors: Vectors,
@@ -246,68 +313,72 @@ class Database:
     ) -> list[int]:
         """Insert or replace an article with its passages; returns the new passages' row ids.
 
-        Must run inside ``transaction()``.
+        Must run inside ``transaction()`` (``conn`` is its ``Transaction.conn``).
         """
-        conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
+        conn.execute(sa.delete(articles_table).where(articles_table.c.id == article.id))
         conn.execute(
-            "INSERT INTO articles(id, title, author, outlet, section, standfirst, url, published,"
-            " extra, text, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                article.id,
-                *(getattr(article, f) for f in _ARTICLE_FIELDS),
-                json.dumps(article.extra, ensure_ascii=False),
-                article.text,
-                content_hash(article),
-            ),
+            sa.insert(articles_table).values(
+                id=article.id,
+                **{f: getattr(article, f) for f in _ARTICLE_FIELDS},
+                extra=json.dumps(article.extra, ensure_ascii=False),
+                text=article.text,
+                content_hash=content_hash(article),
+            )
         )
-        rowids = []
-        for passage, vector, sent_vecs in zip(
-            passages, passage_vectors, sentence_vectors, strict=True
-        ):
-            cur = conn.execute(
-                'INSERT INTO passages(id, article_id, ordinal, start, "end", vector, entities)'
-                " VALUES (?,?,?,?,?,?,?)",
-                (
-                    passage.id,
-                    article.id,
-                    passage.ordinal,
-                    passage.start,
-                    passage.end,
-                    np.asarray(vector, dtype=np.float32).tobytes(),
-                    json.dumps([[e.start, e.end, e.label] for e in passage.entities])
+        if not passages:
+            return []
+        rows = conn.execute(
+            sa.insert(passages_table).returning(
+                passages_table.c.rowid, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "id": passage.id,
+                    "article_id": article.id,
+                    "ordinal": passage.ordinal,
+                    "start": passage.start,
+                    "end": passage.end,
+                    "vector": np.asarray(vector, dtype=np.float32).tobytes(),
+                    "entities": json.dumps([[e.start, e.end, e.label] for e in passage.entities])
                     if passage.entities
                     else None,
-                ),
-            )
-            rowid = int(cur.lastrowid or 0)
-            rowids.append(rowid)
-            conn.executemany(
-                'INSERT INTO sentences(passage_rowid, start, "end", vector) VALUES (?,?,?,?)',
-                [
-                    (rowid, s.start, s.end, np.asarray(v, dtype=np.float32).tobytes())
-                    for s, v in zip(passage.sentences, sent_vecs, strict=True)
-                ],
-            )
+                }
+                for passage, vector in zip(passages, passage_vectors, strict=True)
+            ],
+        )
+        rowids = [int(r[0]) for r in rows]
+        sentence_rows = [
+            {
+                "passage_rowid": rowid,
+                "start": s.start,
+                "end": s.end,
+                "vector": np.asarray(v, dtype=np.float32).tobytes(),
+            }
+            for rowid, passage, sent_vecs in zip(rowids, passages, sentence_vectors, strict=True)
+            for s, v in zip(passage.sentences, sent_vecs, strict=True)
+        ]
+        if sentence_rows:
+            conn.execute(sa.insert(sentences_table), sentence_rows)
         return rowids
 
-    def delete_article(self, conn: sqlite3.Connection, article_id: str) -> bool:
+    def delete_article(self, conn: Connection, article_id: str) -> bool:
         """Delete an article and (by cascade) its passages; returns whether it existed."""
-        cur = conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-        return cur.rowcount > 0
-
-    def _article(self, row: sqlite3.Row, with_text: bool) -> Article:
-        return Article(
-            id=row["id"],
-            title=row["title"],
-            text=row["text"] if with_text else "",
-            extra=json.loads(row["extra"]),
-            **{f: row[f] for f in _ARTICLE_FIELDS if f != "title"},
+        return (
+            conn.execute(
+                sa.delete(articles_table).where(articles_table.c.id == article_id)
+            ).rowcount
+            > 0
         )
 
     def get_article(self, article_id: str) -> Article | None:
         """Return the article with its full text, or None."""
-        row = self._conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return None if row is None else self._article(row, with_text=True)
+        with self._read() as conn:
+            row = (
+                conn.execute(sa.select(articles_table).where(articles_table.c.id == article_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else _article(row, with_text=True)
 
     def load_articles(
         self,
@@ -319,76 +390,170 @@ class Database:
         passage's row id, the order they were written in) or just these ids (missing ones are
         left out). Without vectors, the vector arrays have no columns (an opener that has them
         in a checkpoint reads no vector). Call inside ``reading()`` to see one committed state."""
-        conn = self._conn
-        where, args = "", ()  # type: tuple[str, tuple[str, ...]]
-        if article_ids is not None and len(article_ids) > 500:
+        if article_ids is not None and len(article_ids) > _BATCH:
             return [
                 stored
-                for i in range(0, len(article_ids), 500)
-                for stored in self.load_articles(dimension, article_ids[i : i + 500], with_vectors)
+                for i in range(0, len(article_ids), _BATCH)
+                for stored in self.load_articles(
+                    dimension, article_ids[i : i + _BATCH], with_vectors
+                )
             ]
-        if article_ids is not None:
-            if not article_ids:
-                return []
-            where = f"WHERE a.id IN ({','.join('?' * len(article_ids))})"
-            args = tuple(article_ids)
-        pvec, svec = ("p.vector", "s.vector") if with_vectors else ("NULL", "NULL")
+        if article_ids is not None and not article_ids:
+            return []
+        pvec = passages_table.c.vector if with_vectors else sa.null()
+        svec = sentences_table.c.vector if with_vectors else sa.null()
         width = dimension if with_vectors else 0
-        prow = conn.execute(
-            f'SELECT p.rowid, p.id, p.article_id, p.ordinal, p.start, p."end", {pvec} AS vector,'
-            " p.entities FROM passages p JOIN articles a ON a.id = p.article_id"
-            f" {where} ORDER BY p.rowid",
-            args,
-        ).fetchall()
-        srow = conn.execute(
-            f'SELECT s.passage_rowid, s.start, s."end", {svec} AS vector FROM sentences s'
-            " JOIN passages p ON p.rowid = s.passage_rowid JOIN articles a ON a.id = p.article_id"
-            f" {where} ORDER BY s.passage_rowid, s.rowid",
-            args,
-        ).fetchall()
-        articles = {
-            r["id"]: self._article(r, with_text=True)
-            for r in conn.execute(f"SELECT * FROM articles a {where}", args)
-        }
-        sentences: dict[int, list[sqlite3.Row]] = {}
+        pquery = sa.select(*_PASSAGE_COLUMNS, pvec.label("vector"))
+        squery = sa.select(
+            sentences_table.c.passage_rowid,
+            sentences_table.c.start,
+            sentences_table.c.end,
+            svec.label("vector"),
+        ).join(passages_table, passages_table.c.rowid == sentences_table.c.passage_rowid)
+        aquery = sa.select(articles_table)
+        if article_ids is not None:
+            pquery = pquery.where(passages_table.c.article_id.in_(article_ids))
+            squery = squery.where(passages_table.c.article_id.in_(article_ids))
+            aquery = aquery.where(articles_table.c.id.in_(article_ids))
+        with self._read() as conn:
+            prow = conn.execute(pquery.order_by(passages_table.c.rowid)).mappings().all()
+            srow = (
+                conn.execute(
+                    squery.order_by(sentences_table.c.passage_rowid, sentences_table.c.rowid)
+                )
+                .mappings()
+                .all()
+            )
+            found = {
+                str(r["id"]): _article(r, with_text=True) for r in conn.execute(aquery).mappings()
+            }
+        by_passage: dict[int, list[Mapping[str, Any]]] = {}
         for r in srow:
-            sentences.setdefault(r["passage_rowid"], []).append(r)
-        grouped: dict[str, list[sqlite3.Row]] = {}
+            by_passage.setdefault(r["passage_rowid"], []).append(r)
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
         for r in prow:
             grouped.setdefault(r["article_id"], []).append(r)
         out = []
         for article_id, rows in grouped.items():
-            article = articles[article_id]
-            text = article.text
-            passages = []
-            sentence_vectors = []
-            for r in rows:
-                sents = sentences.get(r["rowid"], [])
-                passages.append(
-                    Passage(
-                        id=r["id"],
-                        article_id=article_id,
-                        ordinal=r["ordinal"],
-                        start=r["start"],
-                        end=r["end"],
-                        text=text[r["start"] : r["end"]],
-                        sentences=tuple(
-                            Span(s["start"], s["end"], text[s["start"] : s["end"]]) for s in sents
-                        ),
-                        entities=_entities(r["entities"]),
-                    )
-                )
-                sentence_vectors.append(_vectors([s["vector"] for s in sents], width))
+            article = found[article_id]
+            sents = [by_passage.get(r["rowid"], []) for r in rows]
             out.append(
                 StoredArticle(
                     article=article,
                     rowids=[int(r["rowid"]) for r in rows],
-                    passages=passages,
+                    passages=[
+                        _passage(r, s, article.text) for r, s in zip(rows, sents, strict=True)
+                    ],
                     vectors=_vectors([r["vector"] for r in rows], width),
-                    sentence_vectors=sentence_vectors,
+                    sentence_vectors=[_vectors([s["vector"] for s in ss], width) for ss in sents],
                 )
             )
         return out
+
+    def load_passages(self, rowids: Sequence[int], dimension: int) -> dict[int, StoredPassage]:
+        """Read passages by row id with their article's metadata and their vectors, in the order
+        asked; missing row ids are left out. Call inside ``reading()`` to see one committed
+        state."""
+        wanted = list(dict.fromkeys(int(r) for r in rowids))
+        prows: dict[int, Mapping[str, Any]] = {}
+        by_passage: dict[int, list[Mapping[str, Any]]] = {}
+        found: dict[str, Article] = {}
+        with self._read() as conn:
+            for i in range(0, len(wanted), _BATCH):
+                chunk = wanted[i : i + _BATCH]
+                for r in conn.execute(
+                    sa.select(*_PASSAGE_COLUMNS, passages_table.c.vector).where(
+                        passages_table.c.rowid.in_(chunk)
+                    )
+                ).mappings():
+                    prows[int(r["rowid"])] = r
+                for r in conn.execute(
+                    sa.select(
+                        sentences_table.c.passage_rowid,
+                        sentences_table.c.start,
+                        sentences_table.c.end,
+                        sentences_table.c.vector,
+                    )
+                    .where(sentences_table.c.passage_rowid.in_(chunk))
+                    .order_by(sentences_table.c.passage_rowid, sentences_table.c.rowid)
+                ).mappings():
+                    by_passage.setdefault(int(r["passage_rowid"]), []).append(r)
+            article_ids = sorted({str(r["article_id"]) for r in prows.values()})
+            for i in range(0, len(article_ids), _BATCH):
+                for r in conn.execute(
+                    sa.select(articles_table).where(
+                        articles_table.c.id.in_(article_ids[i : i + _BATCH])
+                    )
+                ).mappings():
+                    found[str(r["id"])] = _article(r, with_text=True)
+        out = {}
+        for rowid in wanted:
+            row = prows.get(rowid)
+            if row is None:
+                continue
+            article = found[str(row["article_id"])]
+            sents = by_passage.get(rowid, [])
+            out[rowid] = StoredPassage(
+                rowid=rowid,
+                article=replace(article, text=""),
+                passage=_passage(row, sents, article.text),
+                vector=_vectors([row["vector"]], dimension)[0],
+                sentence_vectors=_vectors([s["vector"] for s in sents], dimension),
+            )
+        return out
+
+
+_PASSAGE_COLUMNS = (
+    passages_table.c.rowid,
+    passages_table.c.id,
+    passages_table.c.article_id,
+    passages_table.c.ordinal,
+    passages_table.c.start,
+    passages_table.c.end,
+    passages_table.c.entities,
+)
+
+
+def _upsert_meta(conn: Connection, key: str, value: str, *, replace: bool) -> None:
+    """Insert a metadata value; when the key is there, replace it or (``replace=False``) keep it."""
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(meta_table).values(key=key, value=value)
+        conn.execute(
+            pg.on_conflict_do_update(index_elements=["key"], set_={"value": pg.excluded.value})
+            if replace
+            else pg.on_conflict_do_nothing(index_elements=["key"])
+        )
+        return
+    lite = sqlite.insert(meta_table).values(key=key, value=value)
+    conn.execute(
+        lite.on_conflict_do_update(index_elements=["key"], set_={"value": lite.excluded.value})
+        if replace
+        else lite.on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+def _article(row: Mapping[str, Any], with_text: bool) -> Article:
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        text=row["text"] if with_text else "",
+        extra=json.loads(row["extra"]),
+        **{f: row[f] for f in _ARTICLE_FIELDS if f != "title"},
+    )
+
+
+def _passage(row: Mapping[str, Any], sents: Sequence[Mapping[str, Any]], text: str) -> Passage:
+    """A stored passage, its text and sentences sliced from its article's text."""
+    return Passage(
+        id=row["id"],
+        article_id=row["article_id"],
+        ordinal=row["ordinal"],
+        start=row["start"],
+        end=row["end"],
+        text=text[row["start"] : row["end"]],
+        sentences=tuple(Span(s["start"], s["end"], text[s["start"] : s["end"]]) for s in sents),
+        entities=_entities(row["entities"]),
+    )
 
 
 def _entities(stored: str | None) -> tuple[Entity, ...]:
@@ -397,8 +562,10 @@ def _entities(stored: str | None) -> tuple[Entity, ...]:
     return tuple(Entity(int(a), int(b), str(label)) for a, b, label in json.loads(stored))
 
 
-def _vectors(blobs: Sequence[bytes], dimension: int) -> Vectors:
+def _vectors(blobs: Sequence[bytes | None], dimension: int) -> Vectors:
     """Stored float32 vectors as one array, a row each."""
     if not blobs or not dimension:
         return np.zeros((len(blobs), dimension), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dimension)
+    return np.frombuffer(
+        b"".join(bytes(b) for b in blobs if b is not None), dtype=np.float32
+    ).reshape(len(blobs), dimension)

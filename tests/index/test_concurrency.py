@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from index.chunk import chunk_article
-from index.corpus import LOCK_FILE, Corpus
+from index.corpus import Corpus
 from index.models import Article
 from qa.answer import Answerer
 from qa.retrieve import Retriever
@@ -119,7 +119,7 @@ def test_reads_go_on_while_this_process_holds_the_writer_locks(
 
 
 HOLDER = """
-import fcntl, sys, time
+import sys, time
 from pathlib import Path
 from index.corpus import Corpus
 from index.models import Article
@@ -130,8 +130,7 @@ embedder = FakeEmbedder()
 corpus = Corpus(data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
 other = Article(id="other", title="Other process", text="Written elsewhere.")
 corpus.add_articles([other], embedder)
-with open(data_dir / "write.lock", "a+b") as fh:
-    fcntl.flock(fh, fcntl.LOCK_EX)
+with corpus.db.writer_lock():
     print("holding", flush=True)
     while not flag.exists():
         time.sleep(0.01)
@@ -157,7 +156,8 @@ def test_another_process_holding_the_lock_delays_no_reader_and_its_write_is_seen
         # write up without it, and questions are answered meanwhile.
         assert wait_for(lambda: corpus.snapshot.article("other") is not None)
         assert answerer.ask("written elsewhere").citations
-        with open(corpus.data_dir / LOCK_FILE, "a+b") as fh:  # still held by the other process
+        assert corpus.db.lock_file is not None
+        with open(corpus.db.lock_file, "a+b") as fh:  # still held by the other process
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 raise AssertionError("the other process should hold the lock")

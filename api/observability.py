@@ -17,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.corpus import IngestReport
-from index.snapshot import Snapshot
+from index.view import CorpusView
 
 log = logging.getLogger("api.access")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -28,7 +28,7 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
 
 
 class _IndexSize(Collector):
-    def __init__(self, snapshot: Callable[[], Snapshot | None]) -> None:
+    def __init__(self, snapshot: Callable[[], CorpusView | None]) -> None:
         self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
@@ -47,7 +47,7 @@ class _IndexSize(Collector):
 class Metrics:
     """The service's metrics, in a registry of its own (one per app, so tests do not mix)."""
 
-    def __init__(self, snapshot: Callable[[], Snapshot | None]) -> None:
+    def __init__(self, snapshot: Callable[[], CorpusView | None]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "qa_http_requests",

@@ -13,10 +13,10 @@ all) and published as one new segment plus deletion marks for the versions it re
 segments are merged by a background thread; nothing on the write path re-reads the corpus.
 
 Writers take turns: a thread lock in the process and the database's writer lock across processes
-and machines (``Database.writer_lock``), held only for the commit and the swap. Every commit logs the ids of the articles
-it touched with its generation; a background thread polls the generation and applies another
-process's commits by reading just those articles, so a running server sees a ``qa ingest`` beside
-it within a second, batch by batch.
+and machines (``Database.writer_lock``), held only for the commit and the swap. Every commit
+logs the ids of the articles it touched with its generation; a background thread polls the
+generation and applies another process's commits by reading just those articles, so a running
+server sees a ``qa ingest`` beside it within a second, batch by batch.
 
 On open the snapshot is read from the last checkpoint (``index/checkpoint.py``) plus the commits
 logged after it, or rebuilt from the database when the checkpoint is unusable: whatever a crash
@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from index import statistics
 from index.checkpoint import (
     SEGMENTS_DIR,
     SavedSegment,
@@ -61,9 +62,11 @@ from index.models import Article, Entity, Passage
 from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
 from index.sources import check_article
+from index.statistics import ArticleStatistics
 from index.store import Database, StoredArticle, content_hash, sqlite_url
 from index.text import tokenize
 from index.vectors import atomic_write_bytes, remove_stale_temporaries
+from index.view import CorpusView
 
 log = logging.getLogger(__name__)
 # Meta key naming the tagger (model and version) whose entities the passages hold.
@@ -463,7 +466,7 @@ class Corpus:
     # -- reading -------------------------------------------------------------------------------
 
     @property
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> CorpusView:
         """The current consistent view; keep the reference for the length of one request."""
         return self._snapshot
 
@@ -695,50 +698,62 @@ class Corpus:
         rows: list[ArticleRows] = []
         with self._exclusive():
             self._catch_up()
+            if not rewrite:
+                # Another writer (a replica seeding the same store, say) may have stored the
+                # same version while this batch was embedded: it is unchanged now.
+                now = self.db.article_hashes(a.id for a, _ in chunked)
+                same = {a.id for a, _ in chunked if now.get(a.id) == content_hash(a)}
+                report.unchanged.extend(a.id for a, _ in chunked if a.id in same)
+            else:
+                now, same = known, set()
             with self.db.transaction() as txn:
                 cursor = 0
+                written = []
                 for article, passages in chunked:
                     n = len(passages)
-                    rowids = self.db.put_article(
-                        txn.conn,
-                        article,
-                        passages,
-                        passage_vecs[cursor : cursor + n],
-                        sentence_vecs[cursor : cursor + n],
-                    )
-                    self.db.log_change(txn, article.id)
-                    rows.append(
-                        self._rows(
-                            article,
-                            rowids,
-                            passages,
-                            passage_vecs[cursor : cursor + n],
-                            sentence_vecs[cursor : cursor + n],
-                        )
-                    )
+                    vectors = passage_vecs[cursor : cursor + n]
+                    sentences = sentence_vecs[cursor : cursor + n]
                     cursor += n
-            segment = Segment.build(rows, self.dimension)
-            with self._swap_lock:
-                self._snapshot = self._snapshot.changed(
-                    txn.generation, [a.id for a in fresh], segment, self._tokens
-                )
-        for article, passages in chunked:
-            (report.updated if article.id in known else report.added).append(article.id)
+                    if article.id in same:
+                        continue
+                    statistics.remove(txn.conn, article.id)
+                    rowids = self.db.put_article(txn.conn, article, passages, vectors, sentences)
+                    self.db.log_change(txn, article.id)
+                    article_rows = self._rows(article, rowids, passages, vectors, sentences)
+                    statistics.add(
+                        txn.conn,
+                        article.id,
+                        ArticleStatistics.of(passages, article_rows.tokens, vectors),
+                    )
+                    rows.append(article_rows)
+                    written.append((article, passages))
+            if written:
+                self._publish(txn.generation, [a.id for a, _ in written], rows)
+        for article, passages in written:
+            (report.updated if article.id in now else report.added).append(article.id)
             report.passages += len(passages)
         self._wake.set()
+
+    def _publish(
+        self, generation: int, changed: Sequence[str], rows: Sequence[ArticleRows]
+    ) -> None:
+        """Make a committed write visible to this process's readers: the ``changed`` articles'
+        old versions marked deleted and ``rows`` (their new versions) added as one segment.
+        Called with the writer locks held, right after the commit."""
+        segment = Segment.build(list(rows), self.dimension) if rows else None
+        with self._swap_lock:
+            self._snapshot = self._snapshot.changed(generation, changed, segment, self._tokens)
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article and its passages; raises ``ArticleNotFoundError``."""
         with self._exclusive():
             self._catch_up()
             with self.db.transaction() as txn:
+                statistics.remove(txn.conn, article_id)
                 if not self.db.delete_article(txn.conn, article_id):
                     raise ArticleNotFoundError(article_id)
                 self.db.log_change(txn, article_id)
-            with self._swap_lock:
-                self._snapshot = self._snapshot.changed(
-                    txn.generation, [article_id], None, self._tokens
-                )
+            self._publish(txn.generation, [article_id], [])
         self._wake.set()
 
     def rebuild(self) -> Snapshot:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,7 +114,66 @@ class SegmentView:
     deletions: Deletions
 
 
-class LexicalIndex:
+class TermStatistics:
+    """Lucene's BM25 idf and what follows from it, over a collection of ``size`` texts whose
+    document frequencies ``df`` gives (subclasses say where they come from)."""
+
+    size: int
+
+    def df(self, term: str) -> int:
+        """How many live texts hold the term."""
+        raise NotImplementedError
+
+    def idf(self, term: str) -> float:
+        """Lucene's BM25 idf of a term (0 for a term no live text holds)."""
+        df = self.df(term)
+        if df == 0:
+            return 0.0
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def coverage(self, query_terms: Sequence[str]) -> float:
+        """Share of the query's IDF mass that the texts hold: a word no text holds counts with
+        the highest IDF possible, so a question resting on unknown words scores near 0 and one
+        whose words all occur scores 1 (0 for a query without words)."""
+        if not query_terms:
+            return 0.0
+        unseen = math.log(1 + (self.size + 0.5) / 0.5)
+        known = sum(self.idf(t) for t in query_terms if self.known(t))
+        total = known + unseen * sum(1 for t in query_terms if not self.known(t))
+        return known / total if total > 0 else 0.0
+
+    def known(self, term: str) -> bool:
+        """Whether any live text holds the term."""
+        return self.df(term) > 0
+
+
+class TermCounts(TermStatistics):
+    """Statistics read from elsewhere (a database): ``lookup`` gives the document frequencies
+    of several terms at once (absent: none); each is asked once for the object's lifetime."""
+
+    def __init__(self, size: int, lookup: Callable[[Sequence[str]], Mapping[str, int]]) -> None:
+        self.size = size
+        self._lookup = lookup
+        self._df: dict[str, int] = {}
+
+    def _fetch(self, terms: Iterable[str]) -> None:
+        wanted = [t for t in dict.fromkeys(terms) if t not in self._df]
+        if wanted:
+            found = self._lookup(wanted)
+            self._df.update({t: int(found.get(t, 0)) for t in wanted})
+
+    def df(self, term: str) -> int:
+        """How many texts hold the term."""
+        self._fetch([term])
+        return self._df[term]
+
+    def coverage(self, query_terms: Sequence[str]) -> float:
+        """As ``TermStatistics.coverage``, with the terms looked up in one call."""
+        self._fetch(query_terms)
+        return super().coverage(query_terms)
+
+
+class LexicalIndex(TermStatistics):
     """BM25 over the live texts of several segments, addressed by snapshot position.
 
     Built once per snapshot from segment views (cheap: it only adds up sizes); per-term document
@@ -165,25 +224,3 @@ class LexicalIndex:
             if view.live is not None:
                 out[view.offset : view.offset + len(lengths)] *= view.live
         return out
-
-    def idf(self, term: str) -> float:
-        """Lucene's BM25 idf of a term (0 for a term no live text holds)."""
-        df = self.df(term)
-        if df == 0:
-            return 0.0
-        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
-
-    def coverage(self, query_terms: Sequence[str]) -> float:
-        """Share of the query's IDF mass that the texts hold: a word no text holds counts with
-        the highest IDF possible, so a question resting on unknown words scores near 0 and one
-        whose words all occur scores 1 (0 for a query without words)."""
-        if not query_terms:
-            return 0.0
-        unseen = math.log(1 + (self.size + 0.5) / 0.5)
-        known = sum(self.idf(t) for t in query_terms if self.known(t))
-        total = known + unseen * sum(1 for t in query_terms if not self.known(t))
-        return known / total if total > 0 else 0.0
-
-    def known(self, term: str) -> bool:
-        """Whether any live text holds the term."""
-        return self.df(term) > 0

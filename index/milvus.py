@@ -111,7 +111,9 @@ class MilvusCollection:
         try:
             from pymilvus import MilvusClient
         except ImportError as exc:  # pragma: no cover - pymilvus is a dependency
-            raise MilvusError("the milvus vector store needs pymilvus: pip install pymilvus") from exc
+            raise MilvusError(
+                "the milvus vector store needs pymilvus: pip install pymilvus"
+            ) from exc
         self.uri, self.name, self.dimension = uri, name, dimension
         try:
             self._client = MilvusClient(uri=uri, token=token or "", timeout=30)
@@ -133,9 +135,7 @@ class MilvusCollection:
         schema.add_field("article_id", DataType.VARCHAR, max_length=MAX_ID_CHARS)
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_CHARS)
         # Our tokens, space-separated: Milvus's standard tokenizer splits them back as they are.
-        schema.add_field(
-            "terms", DataType.VARCHAR, max_length=MAX_TEXT_CHARS, enable_analyzer=True
-        )
+        schema.add_field("terms", DataType.VARCHAR, max_length=MAX_TEXT_CHARS, enable_analyzer=True)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dimension)
         schema.add_field("outlet", DataType.VARCHAR, max_length=MAX_ID_CHARS)
@@ -179,7 +179,14 @@ class MilvusCollection:
 
     def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            return getattr(self._client, method)(*args, **kwargs)
+            try:
+                return getattr(self._client, method)(*args, **kwargs)
+            except Exception as exc:
+                # A restarted Milvus serves the collection again only once it is loaded.
+                if "load" not in str(exc) and "released" not in str(exc):
+                    raise
+                self._client.load_collection(self.name)
+                return getattr(self._client, method)(*args, **kwargs)
         except Exception as exc:
             raise MilvusError(f"Milvus at {self.uri} failed to {what}: {exc}") from exc
 
@@ -208,10 +215,14 @@ class MilvusCollection:
 
     def count(self) -> int:
         """Passages in the collection."""
-        found = self._call("count passages", "query", self.name, filter="", output_fields=["count(*)"])
+        found = self._call(
+            "count passages", "query", self.name, filter="", output_fields=["count(*)"]
+        )
         return int(found[0]["count(*)"]) if found else 0
 
-    def _search(self, what: str, data: list[Any], field: str, limit: int, condition: str) -> tuple[Ids, Floats]:
+    def _search(
+        self, what: str, data: list[Any], field: str, limit: int, condition: str
+    ) -> tuple[Ids, Floats]:
         found = self._call(
             what,
             "search",
@@ -224,7 +235,9 @@ class MilvusCollection:
         )
         hits = found[0] if found else []
         ids = np.fromiter((int(h["id"]) for h in hits), dtype=np.int64, count=len(hits))
-        scores = np.fromiter((float(h["distance"]) for h in hits), dtype=np.float32, count=len(hits))
+        scores = np.fromiter(
+            (float(h["distance"]) for h in hits), dtype=np.float32, count=len(hits)
+        )
         return ids, scores
 
     def dense(self, vector: Floats, k: int, where: Where | None = None) -> tuple[Ids, Floats]:
@@ -243,7 +256,9 @@ class MilvusCollection:
             out.update(zip(ids.tolist(), scores.tolist(), strict=True))
         return out
 
-    def lexical(self, terms: Sequence[str], k: int, where: Where | None = None) -> tuple[Ids, Floats]:
+    def lexical(
+        self, terms: Sequence[str], k: int, where: Where | None = None
+    ) -> tuple[Ids, Floats]:
         """Row ids and BM25 scores of the ``k`` passages best matching the (tokenized) terms,
         best first; nothing for no terms."""
         if not terms:

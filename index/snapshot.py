@@ -33,6 +33,37 @@ Floats = npt.NDArray[np.float32]
 Tokens = Callable[[Article, Passage], Sequence[str]]
 
 
+Expansions = dict[str, list[tuple[frozenset[str], str]]]
+
+
+def expansions_of(acronyms: dict[str, tuple[str, ...]]) -> Expansions:
+    """Expansion's first token → (its tokens, the acronym), to find spelled-out forms."""
+    by_first: Expansions = {}
+    for acronym, expansion in acronyms.items():
+        by_first.setdefault(expansion[0], []).append((frozenset(expansion), acronym))
+    return by_first
+
+
+def expand_acronyms(
+    terms: Sequence[str], acronyms: dict[str, tuple[str, ...]], expansions: Expansions
+) -> tuple[str, ...]:
+    """Query tokens with each acronym's expansion added, and each spelled-out expansion's
+    acronym (``acronyms`` and its ``expansions_of``): "cpec" also finds "China-Pakistan
+    Economic Corridor", and the words find "CPEC"."""
+    have = set(terms)
+    added: list[str] = []
+    for term in dict.fromkeys(terms):
+        for word in acronyms.get(term, ()):
+            if word not in have:
+                have.add(word)
+                added.append(word)
+        for words, acronym in expansions.get(term, ()):
+            if acronym not in have and words <= have:
+                have.add(acronym)
+                added.append(acronym)
+    return (*terms, *added)
+
+
 @dataclass(frozen=True)
 class Candidates:
     """A question's candidate passages and each one's raw scores, to be fused by the caller:
@@ -153,29 +184,13 @@ class Snapshot:
         return found
 
     @cached_property
-    def _expansions(self) -> dict[str, list[tuple[frozenset[str], str]]]:
-        """Expansion's first token → (its tokens, the acronym), to find spelled-out forms."""
-        by_first: dict[str, list[tuple[frozenset[str], str]]] = {}
-        for acronym, expansion in self.acronyms.items():
-            by_first.setdefault(expansion[0], []).append((frozenset(expansion), acronym))
-        return by_first
+    def _expansions(self) -> Expansions:
+        return expansions_of(self.acronyms)
 
     def with_acronyms(self, terms: Sequence[str]) -> tuple[str, ...]:
         """Query tokens with each acronym's expansion added, and each spelled-out expansion's
-        acronym, where the corpus defines them: "cpec" also finds "China-Pakistan Economic
-        Corridor", and the words find "CPEC"."""
-        have = set(terms)
-        added: list[str] = []
-        for term in dict.fromkeys(terms):
-            for word in self.acronyms.get(term, ()):
-                if word not in have:
-                    have.add(word)
-                    added.append(word)
-            for words, acronym in self._expansions.get(term, ()):
-                if acronym not in have and words <= have:
-                    have.add(acronym)
-                    added.append(acronym)
-        return (*terms, *added)
+        acronym, where the corpus defines them (``expand_acronyms``)."""
+        return expand_acronyms(terms, self.acronyms, self._expansions)
 
     # -- positions -----------------------------------------------------------------------------
 

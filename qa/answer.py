@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from index.corpus import Corpus
-from index.snapshot import Snapshot
+from index.view import CorpusView
 from qa.answertype import EXPANSION, answer_type
 from qa.errors import QuestionError
 from qa.extract import SentencePicker
@@ -23,7 +23,7 @@ MIN_POOL = 10
 class Retrieval:
     """One question's retrieval: what the refusal model and the sentence picker look at."""
 
-    snapshot: Snapshot
+    snapshot: CorpusView
     query: Query
     hits: list[Hit]
     features: list[float]
@@ -65,7 +65,7 @@ class Answerer:
         question: str,
         top_k: int = 5,
         filters: Filters | None = None,
-        snapshot: Snapshot | None = None,
+        snapshot: CorpusView | None = None,
     ) -> Retrieval:
         """Retrieve for ``question`` and compute the refusal signals, on ``snapshot`` if given
         (a caller that already holds one), else on the corpus's current one."""
@@ -81,7 +81,7 @@ class Answerer:
         top_k: int = 5,
         filters: Filters | None = None,
         resolved: str | None = None,
-        snapshot: Snapshot | None = None,
+        snapshot: CorpusView | None = None,
     ) -> Answer:
         """Return the answer to ``question`` with up to ``top_k`` citations in rank order,
         drawn only from articles that pass ``filters``. ``resolved`` is the text to retrieve

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.models import Span, published_day
-from index.snapshot import Snapshot
+from index.view import CorpusView
 from qa.answertype import answer_type
 from qa.models import Hit
 from qa.retrieve import Query
@@ -65,7 +65,7 @@ class SentencePicker:
         self.recency_margin = recency_margin
 
     def pick(
-        self, snapshot: Snapshot, query: Query, hits: Sequence[Hit], question: str | None = None
+        self, snapshot: CorpusView, query: Query, hits: Sequence[Hit], question: str | None = None
     ) -> Pick | None:
         """The best sentence among the hits, or None without hits. ``question`` is what the
         person asked (the answer type is read from it; default: the query's text)."""

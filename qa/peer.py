@@ -27,7 +27,7 @@ from index.chunk import chunk_article
 from index.corpus import Corpus, IndexConfig
 from index.embed import Embedder, Vectors
 from index.models import Article
-from index.snapshot import Snapshot
+from index.view import CorpusView
 from qa.datasets import EvalQuery, load_beir
 from qa.evaluate import ndcg, recall
 from qa.retrieve import Method, Retriever, article_ranking
@@ -253,7 +253,7 @@ def _sample_floor(embedder: Embedder, passages: Passages, count: int = 200) -> f
 @contextmanager
 def our_index(
     articles: Sequence[Article], embedder: Embedder, config: IndexConfig, data_dir: Path
-) -> Iterator[tuple[Snapshot, list[tuple[str, float]]]]:
+) -> Iterator[tuple[CorpusView, list[tuple[str, float]]]]:
     """Our index of ``articles`` built through the write path (ingest, then the merges the
     background thread would make): its snapshot and the build's parts (name, seconds)."""
     timed = TimedEmbedder(embedder)
@@ -284,7 +284,7 @@ def our_index(
 
 def our_searchers(
     retriever: Retriever,
-    snapshot: Snapshot,
+    snapshot: CorpusView,
     pool: int,
     methods: Sequence[Method] = ("dense", "hybrid"),
 ) -> dict[str, Search]:

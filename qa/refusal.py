@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.snapshot import Snapshot
+from index.view import CorpusView
 from qa.models import Hit
 from qa.retrieve import Query
 
 FEATURES = ("dense", "sentence", "centroid", "best_passage_idf_share")
 
 
-def refusal_features(snapshot: Snapshot, query: Query, hits: Sequence[Hit]) -> list[float]:
+def refusal_features(snapshot: CorpusView, query: Query, hits: Sequence[Hit]) -> list[float]:
     """The signals, from what retrieval already holds (no model call):
 
     - ``dense``: the best passage cosine among the hits;
@@ -36,7 +36,7 @@ def refusal_features(snapshot: Snapshot, query: Query, hits: Sequence[Hit]) -> l
     return [dense, sentence, centroid, _idf_share(snapshot, query, hits[:1])]
 
 
-def _idf_share(snapshot: Snapshot, query: Query, hits: Sequence[Hit]) -> float:
+def _idf_share(snapshot: CorpusView, query: Query, hits: Sequence[Hit]) -> float:
     lexical = snapshot.lexical
     known = [(t, lexical.idf(t)) for t in query.terms if lexical.known(t)]
     total = sum(idf for _, idf in known)

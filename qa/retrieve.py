@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from index.embed import Embedder, Vectors
-from index.snapshot import Snapshot
 from index.text import tokenize
+from index.view import CorpusView
 from qa.models import Filters, Hit
 
 Method = Literal["dense", "bm25", "hybrid"]
@@ -98,7 +98,7 @@ class Retriever:
 
     def search(
         self,
-        snapshot: Snapshot,
+        snapshot: CorpusView,
         query: Query,
         k: int,
         method: Method | None = None,
@@ -173,7 +173,7 @@ class Retriever:
 
 
 def _newer_first(
-    snapshot: Snapshot,
+    snapshot: CorpusView,
     positions: npt.NDArray[np.int64],
     scores: npt.NDArray[np.float32],
     order: npt.NDArray[np.int64],
@@ -208,7 +208,7 @@ def _newer_first(
 
 
 def _diversify(
-    snapshot: Snapshot, order: npt.NDArray[np.int64], k: int, cap: int | None
+    snapshot: CorpusView, order: npt.NDArray[np.int64], k: int, cap: int | None
 ) -> list[int]:
     """The first ``k`` positions, at most ``cap`` per article while others remain."""
     if cap is None:

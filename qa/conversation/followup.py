@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from index.lexical import LexicalIndex
+from index.lexical import TermStatistics
 from index.text import content_terms
 
 MAX_CONTEXT_CHARS = 400
 
 
 def resolve_followup(
-    question: str, previous: str | None, lexical: LexicalIndex, min_specificity: float
+    question: str, previous: str | None, lexical: TermStatistics, min_specificity: float
 ) -> str:
     """The text to retrieve with: the question alone when it is specific enough (or nothing
     came before), else the question read after ``previous``, the turn before's resolved query.

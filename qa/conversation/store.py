@@ -27,14 +27,13 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping
 
 from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
 from qa.models import Answer, Citation
@@ -255,7 +254,9 @@ class ConversationStore:
             if copies:
                 # Move the converted pages into the database file and empty the WAL, so no copy
                 # of the old text stays behind in either (secure_delete zeroed the freed pages).
-                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _legacy_sqlite(self, conn: Connection) -> bool:
         """Bring a SQLite file written before the schema was Alembic's to schema 3, inside the
@@ -403,7 +404,7 @@ def _citations_json(citations: tuple[CitationRef, ...]) -> str:
     return json.dumps([c.as_dict() for c in citations], ensure_ascii=False)
 
 
-def _stored_turn(row: Mapping[str, Any]) -> StoredTurn:
+def _stored_turn(row: RowMapping) -> StoredTurn:
     answer = None
     if row["answer_rank"] is not None:
         span = None

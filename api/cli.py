@@ -82,13 +82,16 @@ def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus
     """The corpus in the settings' data directory, for the model the settings name."""
     if embedder is None:
         # Listing and deleting embed nothing: open the index for the model that built it.
-        return Corpus.open_existing(settings.data_dir, settings.index_config())
+        return Corpus.open_existing(
+            settings.data_dir, settings.index_config(), database_url=settings.database_url
+        )
     return Corpus(
         settings.data_dir,
         embedder.name,
         embedder.dimension,
         settings.index_config(),
         tagger=load_tagger(settings),
+        database_url=settings.database_url,
     )
 
 
@@ -458,8 +461,14 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
         )
     for data_dir in store_in:
         try:
-            config = _settings(data_dir).index_config()
-            corpus = Corpus(data_dir, embedder.name, embedder.dimension, config)
+            settings = _settings(data_dir)
+            corpus = Corpus(
+                data_dir,
+                embedder.name,
+                embedder.dimension,
+                settings.index_config(),
+                database_url=settings.database_url,
+            )
         except CorpusError as exc:
             raise click.ClickException(str(exc)) from exc
         corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))
@@ -868,14 +877,14 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
 
     settings = _settings(data_dir)
     path = settings.data_dir / CONVERSATIONS_FILE
-    if not path.exists():
+    if settings.database_url is None and not path.exists():
         raise click.ClickException(f"no conversations in {settings.data_dir}")
     try:
         corpus = _open_corpus(settings)
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     store = ConversationStore(
-        path,
+        settings.database_url or path,
         max_turns=settings.conversation_max_turns,
         max_age_days=settings.conversation_max_age_days,
     )

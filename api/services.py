@@ -168,6 +168,7 @@ def build_services(
         settings.index_config(),
         tagger=load_tagger(settings),
         query_model=getattr(embedder, "query_name", None),
+        database_url=settings.database_url,
     )
     if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)
@@ -175,8 +176,9 @@ def build_services(
     retriever = settings_retriever(settings, embedder)
     picker = SentencePicker(recency_margin=settings.recency_margin)
     answerer = Answerer(corpus, retriever, picker, refusal_model(corpus, settings))
+    # With a database URL, the conversations' tables sit beside the index's in that database.
     conversations = ConversationStore(
-        settings.data_dir / CONVERSATIONS_FILE,
+        settings.database_url or settings.data_dir / CONVERSATIONS_FILE,
         max_turns=settings.conversation_max_turns,
         max_age_days=settings.conversation_max_age_days,
     )
@@ -197,7 +199,13 @@ def answerer_opener(settings: Settings, embedder: Embedder) -> Opener:
 
     @contextmanager
     def open_answerer(name: str) -> Iterator[Answerer]:
-        update = {"data_dir": settings.data_dir / name / config, "ingest_default_corpus": False}
+        # Each dataset's corpus in SQLite files of its own, even when the service shares a
+        # database: datasets and configurations must not meet in one.
+        update = {
+            "data_dir": settings.data_dir / name / config,
+            "ingest_default_corpus": False,
+            "database_url": None,
+        }
         services = build_services(settings.model_copy(update=update), embedder=embedder)
         try:
             yield services.answerer

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.corpus import IndexConfig
+from index.engine import check_url
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Folder of the database, index and manifest.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database holding the articles and conversations, e.g."
+        " postgresql+psycopg://qa@db/qa shared by several servers; unset: SQLite files in"
+        " data_dir.",
+    )
     model_path: str | None = Field(
         None, description="Local sentence-transformers model folder; default: the packaged one."
     )
@@ -139,6 +146,19 @@ class Settings(BaseSettings):
         # QA_API_KEY= (set but empty) must turn writes off, not accept an empty bearer token.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url_parses(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                check_url(value.strip())
+            except ValueError as exc:
+                raise ValueError(f"QA_DATABASE_URL: {exc}") from exc
+            return value.strip()
         return value
 
     @field_validator("rate_limit", mode="before")

@@ -13,10 +13,10 @@ all) and published as one new segment plus deletion marks for the versions it re
 segments are merged by a background thread; nothing on the write path re-reads the corpus.
 
 Writers take turns: a thread lock in the process and the database's writer lock across processes
-and machines (``Database.writer_lock``), held only for the commit and the swap. Every commit
-logs the ids of the articles it touched with its generation; a background thread polls the
-generation and applies another process's commits by reading just those articles, so a running
-server sees a ``qa ingest`` beside it within a second, batch by batch.
+and machines (``Database.writer_lock``), held only for the commit and the swap. Every commit logs
+the ids of the articles it touched with its generation; a background thread polls the generation
+and applies another process's commits by reading just those articles, so a running server sees a
+``qa ingest`` beside it within a second, batch by batch.
 
 On open the snapshot is read from the last checkpoint (``index/checkpoint.py``) plus the commits
 logged after it, or rebuilt from the database when the checkpoint is unusable: whatever a crash

@@ -68,12 +68,10 @@ def open_engine(url: str, *, synchronous: str = "FULL") -> Engine:
     if parsed.get_backend_name() == "postgresql":
         # A connection per thread that reads at once, a few more for writers and locks.
         return create_engine(parsed, pool_size=10, max_overflow=40, pool_pre_ping=True)
-    engine = create_engine(
-        parsed,
-        pool_size=10,
-        max_overflow=40,
-        connect_args={"check_same_thread": False, "timeout": 30},
-    )
+    in_memory = parsed.database in (None, "", ":memory:")
+    # In memory, SQLAlchemy keeps one connection per thread (each its own database).
+    pool: dict[str, Any] = {} if in_memory else {"pool_size": 10, "max_overflow": 40}
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

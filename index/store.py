@@ -14,16 +14,15 @@ import fcntl
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 
 from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
@@ -427,10 +426,10 @@ class Database:
             found = {
                 str(r["id"]): _article(r, with_text=True) for r in conn.execute(aquery).mappings()
             }
-        by_passage: dict[int, list[Mapping[str, Any]]] = {}
+        by_passage: dict[int, list[RowMapping]] = {}
         for r in srow:
             by_passage.setdefault(r["passage_rowid"], []).append(r)
-        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        grouped: dict[str, list[RowMapping]] = {}
         for r in prow:
             grouped.setdefault(r["article_id"], []).append(r)
         out = []
@@ -455,8 +454,8 @@ class Database:
         asked; missing row ids are left out. Call inside ``reading()`` to see one committed
         state."""
         wanted = list(dict.fromkeys(int(r) for r in rowids))
-        prows: dict[int, Mapping[str, Any]] = {}
-        by_passage: dict[int, list[Mapping[str, Any]]] = {}
+        prows: dict[int, RowMapping] = {}
+        by_passage: dict[int, list[RowMapping]] = {}
         found: dict[str, Article] = {}
         with self._read() as conn:
             for i in range(0, len(wanted), _BATCH):
@@ -532,7 +531,7 @@ def _upsert_meta(conn: Connection, key: str, value: str, *, replace: bool) -> No
     )
 
 
-def _article(row: Mapping[str, Any], with_text: bool) -> Article:
+def _article(row: RowMapping, with_text: bool) -> Article:
     return Article(
         id=row["id"],
         title=row["title"],
@@ -542,7 +541,7 @@ def _article(row: Mapping[str, Any], with_text: bool) -> Article:
     )
 
 
-def _passage(row: Mapping[str, Any], sents: Sequence[Mapping[str, Any]], text: str) -> Passage:
+def _passage(row: RowMapping, sents: Sequence[RowMapping], text: str) -> Passage:
     """A stored passage, its text and sentences sliced from its article's text."""
     return Passage(
         id=row["id"],

@@ -15,6 +15,7 @@ from api.settings import Settings
 from index.corpus import Corpus
 from index.embed import Embedder
 from index.models import Article
+from tests.engines import database_url, postgres, postgres_url  # noqa: F401  (fixtures)
 from tests.fakes import FakeEmbedder
 
 SEED = (

@@ -1,4 +1,5 @@
-"""Conversation turns and the feedback on them, kept in a SQLite file of their own.
+"""Conversation turns and the feedback on them, in a database of their own or beside the index's
+(a SQLite file by default; any SQLAlchemy URL, such as the PostgreSQL the index shares).
 
 A turn keeps the user's words (the question and the query it was read as) and references to
 what answered it: per citation the article, passage, offsets, score, highlight and a short hash
@@ -6,10 +7,11 @@ of the quoted text; the answer as the citation and span it quotes. No passage te
 are stored, so an article deleted from the corpus stops being quoted here too (``history.py``
 reads the references back through the corpus).
 
-Each thread has its own connection (WAL mode: readers never wait for a writer, and writers wait
-for each other inside SQLite, with a busy timeout), so questions in different conversations do
+Queries take pooled connections (SQLite in WAL mode: readers never wait for a writer, and writers
+wait for each other inside SQLite, with a busy timeout), so questions in different conversations do
 not queue behind one Python lock. Asking reads one row, the conversation's last turn; appending
-numbers the turn in the statement that inserts it.
+reads the last index and inserts after it under a lock on the conversation (SQLite: the write
+lock; PostgreSQL: an advisory lock on the conversation's id, to the end of the transaction).
 
 Retention: a conversation keeps its last ``max_turns`` turns (trimmed on append, through the
 primary key), and turns older than ``max_age_days`` are deleted by a sweep run when the store
@@ -22,49 +24,48 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import sqlalchemy as sa
+from sqlalchemy import Connection, RowMapping
+
+from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
 from qa.models import Answer, Citation
 
 log = logging.getLogger(__name__)
 
 Rating = Literal["up", "down"]
 
-# 1: each turn held copies of its citations (text, titles) and the answer sentence;
-# 2: references only; 3: with the exact answer's offsets (span_start, span_end).
+# SQLite files written before the schema was Alembic's numbered it in ``PRAGMA user_version``
+# (still kept there): 1: each turn held copies of its citations (text, titles) and the answer
+# sentence; 2: references only; 3: with the exact answer's offsets (span_start, span_end).
 SCHEMA_VERSION = 3
-_SCHEMA = (
-    """CREATE TABLE turns (
-    conversation_id TEXT NOT NULL,
-    idx INTEGER NOT NULL,
-    question TEXT NOT NULL,
-    resolved TEXT NOT NULL,
-    answered INTEGER NOT NULL,
-    -- the answer: characters [answer_start, answer_end) of the article cited as answer_rank
-    answer_rank INTEGER,
-    answer_start INTEGER,
-    answer_end INTEGER,
-    -- the exact answer inside the answer sentence, same article: [span_start, span_end)
-    span_start INTEGER,
-    span_end INTEGER,
-    citations TEXT NOT NULL,  -- JSON list of references (CitationRef), no text
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-    feedback TEXT CHECK (feedback IN ('up', 'down')),
-    feedback_at TEXT,
-    PRIMARY KEY (conversation_id, idx)
-)""",
-    "CREATE INDEX turns_by_age ON turns(created_at)",
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_conversations"
+turns_table = sa.Table(
+    "turns",
+    sa.MetaData(),
+    sa.Column("conversation_id", sa.Text, primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("resolved", sa.Text, nullable=False),
+    sa.Column("answered", sa.Integer, nullable=False),
+    sa.Column("answer_rank", sa.Integer),
+    sa.Column("answer_start", sa.Integer),
+    sa.Column("answer_end", sa.Integer),
+    sa.Column("span_start", sa.Integer),
+    sa.Column("span_end", sa.Integer),
+    sa.Column("citations", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("feedback", sa.Text),
+    sa.Column("feedback_at", sa.Text),
 )
-_BUSY_TIMEOUT_MS = 30_000
 _HASH_CHARS = 16
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # as SQLite's strftime writes created_at: sorts as text
 
@@ -195,15 +196,16 @@ class LastTurn:
 
 
 class ConversationStore:
-    """Conversations in their own SQLite file (they never touch the index).
+    """Conversations in tables of their own (they never touch the index's).
 
-    A file written with the first schema, which kept copies of the cited text, is converted in
-    place when opened: references derived from the copies, the copies dropped, in one transaction.
+    ``url_or_path`` is a SQLAlchemy URL, or the path of a SQLite file. A SQLite file written with
+    the first schema, which kept copies of the cited text, is converted in place when opened:
+    references derived from the copies, the copies dropped, in one transaction.
     """
 
     def __init__(
         self,
-        path: Path,
+        url_or_path: str | Path,
         *,
         max_turns: int = 100,
         max_age_days: float = 30.0,
@@ -215,86 +217,73 @@ class ConversationStore:
             raise ValueError(f"max_age_days must be positive, got {max_age_days}")
         if sweep_interval < 0:
             raise ValueError(f"sweep_interval must not be negative, got {sweep_interval}")
-        self.path = path
+        url = str(url_or_path) if "://" in str(url_or_path) else sqlite_url(url_or_path)
+        self.url = url
         self.max_turns = max_turns
         self.max_age_days = max_age_days
         self.sweep_interval = sweep_interval
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()  # guards the list only, never a query
+        # In WAL mode a commit at NORMAL is a write to the log without an fsync: it survives the
+        # process being killed, and a power cut loses at most the turns since the last checkpoint
+        # of the log, never the file. An fsync per question (FULL) cost more than the rest of the
+        # question.
+        self.engine = open_engine(url, synchronous="NORMAL")
+        self.path = sqlite_file(self.engine)
         self._sweep_lock = threading.Lock()  # one sweep at a time; nobody waits for it
-        self._conn().execute("PRAGMA journal_mode=WAL")
-        self._prepare()
-        self._next_sweep = time.monotonic() + sweep_interval
-        self.sweep()
-
-    def _conn(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            # Deleted turns are overwritten with zeros, not left readable in free pages.
-            conn.execute("PRAGMA secure_delete=ON")
-            # In WAL mode a commit at NORMAL is a write to the log without an fsync: it survives
-            # the process being killed, and a power cut loses at most the turns since the last
-            # checkpoint of the log, never the file. An fsync per question (FULL) cost more than
-            # the rest of the question.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction on this thread's connection; all or nothing."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade from a stale read
         try:
-            yield conn
-            conn.execute("COMMIT")
+            self._prepare()
+            self._next_sweep = time.monotonic() + sweep_interval
+            self.sweep()
         except BaseException:
-            conn.execute("ROLLBACK")
+            self.engine.dispose()
             raise
+
+    @property
+    def _sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
 
     def _prepare(self) -> None:
         """Create the schema, or convert a file written with an older one."""
-        migrated = False
-        with self._transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} was written by a newer version (schema {version}); "
-                    f"this one reads schema {SCHEMA_VERSION}"
-                )
-            if version < SCHEMA_VERSION:
-                columns = {r["name"] for r in conn.execute("PRAGMA table_info(turns)")}
-                if "answer" in columns:
+        with write_connection(self.engine) as conn:
+            with conn.begin():
+                copies = self._legacy_sqlite(conn) if self._sqlite else False
+                upgrade_schema(conn, MIGRATIONS, VERSION_TABLE)
+                if copies:
                     _migrate_copies_to_references(conn)
-                    migrated = True
-                elif version == 2 and columns:
-                    conn.execute("ALTER TABLE turns ADD COLUMN span_start INTEGER")
-                    conn.execute("ALTER TABLE turns ADD COLUMN span_end INTEGER")
-                elif columns:
-                    raise RuntimeError(f"{self.path} holds a turns table this version cannot read")
-                else:
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if migrated:
-            # Move the converted pages into the database file and empty the WAL, so no copy
-            # of the old text stays behind in either (secure_delete zeroed the freed pages).
-            self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if self._sqlite:
+                    conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if copies:
+                # Move the converted pages into the database file and empty the WAL, so no copy
+                # of the old text stays behind in either (secure_delete zeroed the freed pages).
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _legacy_sqlite(self, conn: Connection) -> bool:
+        """Bring a SQLite file written before the schema was Alembic's to schema 3, inside the
+        caller's transaction; returns whether its turns hold copies (set aside as
+        ``turns_with_copies``, converted once the new table exists)."""
+        version = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} was written by a newer version (schema {version}); "
+                f"this one reads schema {SCHEMA_VERSION}"
+            )
+        if version == SCHEMA_VERSION:
+            return False
+        columns = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(turns)")}
+        if "answer" in columns:
+            conn.exec_driver_sql("ALTER TABLE turns RENAME TO turns_with_copies")
+            return True
+        if version == 2 and columns:
+            conn.exec_driver_sql("ALTER TABLE turns ADD COLUMN span_start INTEGER")
+            conn.exec_driver_sql("ALTER TABLE turns ADD COLUMN span_end INTEGER")
+        elif columns:
+            raise RuntimeError(f"{self.path} holds a turns table this version cannot read")
+        return False
 
     def close(self) -> None:
-        """Close every thread's connection."""
-        with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every connection."""
+        self.engine.dispose()
 
     @staticmethod
     def new_id() -> str:
@@ -303,56 +292,64 @@ class ConversationStore:
 
     def last_turn(self, conversation_id: str) -> LastTurn | None:
         """The conversation's latest turn (one row read), or None for an unknown id."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT idx, resolved FROM turns WHERE conversation_id = ?"
-                " ORDER BY idx DESC LIMIT 1",
-                (conversation_id,),
-            )
-            .fetchone()
-        )
-        return None if row is None else LastTurn(index=row["idx"], resolved=row["resolved"])
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(turns_table.c.idx, turns_table.c.resolved)
+                .where(turns_table.c.conversation_id == conversation_id)
+                .order_by(turns_table.c.idx.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else LastTurn(index=int(row.idx), resolved=str(row.resolved))
 
     def turns(self, conversation_id: str) -> list[StoredTurn]:
         """The turns of a conversation, oldest first (empty for an unknown id)."""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT * FROM turns WHERE conversation_id = ? ORDER BY idx", (conversation_id,)
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(turns_table)
+                    .where(turns_table.c.conversation_id == conversation_id)
+                    .order_by(turns_table.c.idx)
+                )
+                .mappings()
+                .all()
             )
-            .fetchall()
-        )
         return [_stored_turn(r) for r in rows]
 
     def append(self, conversation_id: str, turn: Turn) -> int:
         """Store a turn at the end of the conversation; returns its index."""
         answer = turn.answer
-        with self._transaction() as conn:
-            # One statement reads the last index and inserts after it, under the write lock.
-            row = conn.execute(
-                "INSERT INTO turns(conversation_id, idx, question, resolved, answered,"
-                " answer_rank, answer_start, answer_end, span_start, span_end, citations)"
-                " SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ?, ?, ?, ?, ?, ? FROM turns"
-                " WHERE conversation_id = ? RETURNING idx",
-                (
-                    conversation_id,
-                    turn.question,
-                    turn.resolved,
-                    int(turn.answered),
-                    None if answer is None else answer.rank,
-                    None if answer is None else answer.start,
-                    None if answer is None else answer.end,
-                    None if answer is None or answer.span is None else answer.span[0],
-                    None if answer is None or answer.span is None else answer.span[1],
-                    _citations_json(turn.citations),
-                    conversation_id,
-                ),
-            ).fetchone()
-            index = int(row[0])
+        span = None if answer is None else answer.span
+        with write_connection(self.engine) as conn, conn.begin():
+            if not self._sqlite:  # SQLite's BEGIN IMMEDIATE already holds the write lock
+                conn.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(conversation_id)))
+                )
+            last = conn.execute(
+                sa.select(sa.func.max(turns_table.c.idx)).where(
+                    turns_table.c.conversation_id == conversation_id
+                )
+            ).scalar_one()
+            index = 0 if last is None else int(last) + 1
             conn.execute(
-                "DELETE FROM turns WHERE conversation_id = ? AND idx <= ?",
-                (conversation_id, index - self.max_turns),
+                sa.insert(turns_table).values(
+                    conversation_id=conversation_id,
+                    idx=index,
+                    question=turn.question,
+                    resolved=turn.resolved,
+                    answered=int(turn.answered),
+                    answer_rank=None if answer is None else answer.rank,
+                    answer_start=None if answer is None else answer.start,
+                    answer_end=None if answer is None else answer.end,
+                    span_start=None if span is None else span[0],
+                    span_end=None if span is None else span[1],
+                    citations=_citations_json(turn.citations),
+                )
+            )
+            conn.execute(
+                sa.delete(turns_table).where(
+                    turns_table.c.conversation_id == conversation_id,
+                    turns_table.c.idx <= index - self.max_turns,
+                )
             )
         self._sweep_if_due()
         return index
@@ -360,11 +357,11 @@ class ConversationStore:
     def sweep(self) -> int:
         """Delete every turn older than ``max_age_days``; returns how many went."""
         cutoff = datetime.now(UTC) - timedelta(days=self.max_age_days)
-        with self._transaction() as conn:
-            cur = conn.execute(
-                "DELETE FROM turns WHERE created_at < ?", (cutoff.strftime(_TIMESTAMP),)
+        with write_connection(self.engine) as conn, conn.begin():
+            result = conn.execute(
+                sa.delete(turns_table).where(turns_table.c.created_at < cutoff.strftime(_TIMESTAMP))
             )
-        return cur.rowcount
+        return int(result.rowcount)
 
     def _sweep_if_due(self) -> None:
         """Sweep when ``sweep_interval`` has passed since the last one, unless one is running."""
@@ -379,21 +376,27 @@ class ConversationStore:
 
     def rate(self, conversation_id: str, index: int, rating: Rating) -> None:
         """Record thumbs up or down on a turn; raises ``ConversationError`` if there is none."""
-        cur = self._conn().execute(
-            "UPDATE turns SET feedback = ?, feedback_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-            " WHERE conversation_id = ? AND idx = ?",
-            (rating, conversation_id, index),
-        )
-        if cur.rowcount == 0:
+        with write_connection(self.engine) as conn, conn.begin():
+            result = conn.execute(
+                sa.update(turns_table)
+                .where(turns_table.c.conversation_id == conversation_id, turns_table.c.idx == index)
+                .values(feedback=rating, feedback_at=datetime.now(UTC).strftime(_TIMESTAMP))
+            )
+        if result.rowcount == 0:
             raise ConversationError(f"conversation {conversation_id!r} has no turn {index}")
 
     def rated(self) -> list[StoredTurn]:
         """Every turn with feedback, by conversation and index."""
-        rows = (
-            self._conn()
-            .execute("SELECT * FROM turns WHERE feedback IS NOT NULL ORDER BY conversation_id, idx")
-            .fetchall()
-        )
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(turns_table)
+                    .where(turns_table.c.feedback.is_not(None))
+                    .order_by(turns_table.c.conversation_id, turns_table.c.idx)
+                )
+                .mappings()
+                .all()
+            )
         return [_stored_turn(r) for r in rows]
 
 
@@ -401,7 +404,7 @@ def _citations_json(citations: tuple[CitationRef, ...]) -> str:
     return json.dumps([c.as_dict() for c in citations], ensure_ascii=False)
 
 
-def _stored_turn(row: sqlite3.Row) -> StoredTurn:
+def _stored_turn(row: RowMapping) -> StoredTurn:
     answer = None
     if row["answer_rank"] is not None:
         span = None
@@ -426,14 +429,12 @@ def _stored_turn(row: sqlite3.Row) -> StoredTurn:
 # -- the first schema ------------------------------------------------------------------------
 
 
-def _migrate_copies_to_references(conn: sqlite3.Connection) -> None:
-    """Convert, inside the caller's transaction, a ``turns`` table whose rows hold copies of
-    their citations (JSON with passage text and article metadata) and the answer sentence."""
-    conn.execute("ALTER TABLE turns RENAME TO turns_with_copies")
-    for statement in _SCHEMA:
-        conn.execute(statement)
-    rows = conn.execute("SELECT * FROM turns_with_copies ORDER BY conversation_id, idx")
-    for row in rows.fetchall():
+def _migrate_copies_to_references(conn: Connection) -> None:
+    """Convert, inside the caller's transaction, the rows of ``turns_with_copies`` (the first
+    schema's turns, set aside), which hold copies of their citations (JSON with passage text and
+    article metadata) and the answer sentence, into ``turns``; then drop the copies."""
+    rows = conn.exec_driver_sql("SELECT * FROM turns_with_copies ORDER BY conversation_id, idx")
+    for row in rows.mappings().all():
         try:
             citations, answer = _references_from_copies(row["citations"], row["answer"])
         except (KeyError, IndexError, TypeError, ValueError) as exc:
@@ -447,25 +448,22 @@ def _migrate_copies_to_references(conn: sqlite3.Connection) -> None:
             )
             citations, answer = (), None
         conn.execute(
-            "INSERT INTO turns(conversation_id, idx, question, resolved, answered, answer_rank,"
-            " answer_start, answer_end, citations, created_at, feedback, feedback_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                row["conversation_id"],
-                row["idx"],
-                row["question"],
-                row["resolved"],
-                row["answered"],
-                None if answer is None else answer.rank,
-                None if answer is None else answer.start,
-                None if answer is None else answer.end,
-                _citations_json(citations),
-                row["created_at"],
-                row["feedback"],
-                row["feedback_at"],
-            ),
+            sa.insert(turns_table).values(
+                conversation_id=row["conversation_id"],
+                idx=row["idx"],
+                question=row["question"],
+                resolved=row["resolved"],
+                answered=row["answered"],
+                answer_rank=None if answer is None else answer.rank,
+                answer_start=None if answer is None else answer.start,
+                answer_end=None if answer is None else answer.end,
+                citations=_citations_json(citations),
+                created_at=row["created_at"],
+                feedback=row["feedback"],
+                feedback_at=row["feedback_at"],
+            )
         )
-    conn.execute("DROP TABLE turns_with_copies")
+    conn.exec_driver_sql("DROP TABLE turns_with_copies")
 
 
 def _references_from_copies(

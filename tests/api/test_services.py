@@ -10,6 +10,7 @@ import pytest
 from api.services import build_services
 from api.settings import Settings
 from index.errors import CorruptIndexError, IndexMismatchError
+from qa.conversation.store import Turn
 from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY
 from tests.fakes import FakeEmbedder
 
@@ -62,3 +63,32 @@ def test_conversation_retention_comes_from_the_settings(tmp_path: Path) -> None:
     services = build_services(settings, embedder=FakeEmbedder())
     assert (services.conversations.max_turns, services.conversations.max_age_days) == (7, 2.5)
     services.close()
+
+
+def test_both_stores_open_in_the_configured_database(tmp_path: Path, postgres_url: str) -> None:
+    settings = Settings(data_dir=tmp_path / "one", database_url=postgres_url)
+    services = build_services(settings, embedder=FakeEmbedder())
+    services.conversations.append("c", Turn("Why?", "Why?", False, None, ()))
+    services.close()
+    assert not list((tmp_path / "one").glob("*.sqlite"))
+    # Another server, its data directory empty, finds the corpus and the conversation there.
+    other = build_services(
+        settings.model_copy(update={"data_dir": tmp_path / "two"}), embedder=FakeEmbedder()
+    )
+    assert len(other.corpus.snapshot.articles) == 1
+    assert [t.turn.question for t in other.conversations.turns("c")] == ["Why?"]
+    other.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a database URL"),
+        ("mysql://u@h/db", "names 'mysql'"),
+        ("postgresql+psycopg2://u@h/db", "through psycopg 3"),
+    ],
+)
+def test_a_database_url_that_cannot_be_used_is_a_settings_error(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(database_url=url)
+    assert Settings(database_url=" ").database_url is None

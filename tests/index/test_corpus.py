@@ -1,9 +1,12 @@
-"""The corpus on disk: a SQLite database and a manifest, consistent across restarts."""
+"""The corpus: a database (a SQLite file, or PostgreSQL) and a data directory with a manifest,
+consistent across restarts. Most tests run on both databases."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +18,20 @@ from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
 
 
+@pytest.fixture
+def corpus(tmp_path: Path, embedder: FakeEmbedder, database_url: str) -> Iterator[Corpus]:
+    """The five-article corpus, on each kind of database."""
+    c = Corpus(tmp_path / "data", embedder.name, embedder.dimension, database_url=database_url)
+    c.add_articles(FIVE_ARTICLES, embedder)
+    yield c
+    c.close()
+
+
 def reopen(corpus: Corpus, embedder: FakeEmbedder) -> Corpus:
     corpus.close()
-    return Corpus(corpus.data_dir, embedder.name, embedder.dimension)
+    return Corpus(
+        corpus.data_dir, embedder.name, embedder.dimension, database_url=corpus.database_url
+    )
 
 
 def test_save_and_load_round_trip(corpus: Corpus, embedder: FakeEmbedder) -> None:
@@ -98,7 +112,7 @@ def test_delete_article_survives_restart(corpus: Corpus, embedder: FakeEmbedder)
 def test_other_model_is_refused(corpus: Corpus) -> None:
     corpus.close()
     with pytest.raises(IndexMismatchError, match="built with model 'fake-bag-of-words'"):
-        Corpus(corpus.data_dir, "all-MiniLM-L6-v2", 384)
+        Corpus(corpus.data_dir, "all-MiniLM-L6-v2", 384, database_url=corpus.database_url)
 
 
 def test_manifest_naming_other_model_is_refused(corpus: Corpus, embedder: FakeEmbedder) -> None:
@@ -108,7 +122,7 @@ def test_manifest_naming_other_model_is_refused(corpus: Corpus, embedder: FakeEm
     manifest["model"] = "other-model"
     path.write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="according to its manifest"):
-        Corpus(corpus.data_dir, embedder.name, embedder.dimension)
+        Corpus(corpus.data_dir, embedder.name, embedder.dimension, database_url=corpus.database_url)
 
 
 def test_store_without_manifest_opens_from_the_database(
@@ -116,15 +130,19 @@ def test_store_without_manifest_opens_from_the_database(
 ) -> None:
     corpus.close()
     (corpus.data_dir / MANIFEST_FILE).unlink()
-    again = Corpus(corpus.data_dir, embedder.name, embedder.dimension)
+    again = Corpus(
+        corpus.data_dir, embedder.name, embedder.dimension, database_url=corpus.database_url
+    )
     assert again.snapshot.passage_count == 5
     assert (corpus.data_dir / MANIFEST_FILE).exists()
     again.close()
 
 
 def test_deleted_text_does_not_linger_in_the_database_file(
-    corpus: Corpus, embedder: FakeEmbedder
+    tmp_path: Path, embedder: FakeEmbedder
 ) -> None:
+    corpus = Corpus(tmp_path / "data", embedder.name, embedder.dimension)  # the SQLite default
+    corpus.add_articles(FIVE_ARTICLES, embedder)
     secret = "Zanzibarquokka"
     corpus.add_articles(
         [replace(FIVE_ARTICLES[2], id="gone", text=f"The {secret} report was filed in May.")],
@@ -146,7 +164,13 @@ def test_open_reads_vectors_from_the_checkpoint_and_replays_later_commits(
         (corpus.data_dir / "segments" / f"{s['name']}.faiss").exists() for s in manifest["segments"]
     )
     # Another process writes and is killed before it can checkpoint.
-    other = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    other = Corpus(
+        corpus.data_dir,
+        embedder.name,
+        embedder.dimension,
+        refresh_seconds=0,
+        database_url=corpus.database_url,
+    )
     other.add_articles(
         [replace(FIVE_ARTICLES[1], text="A new chess champion was crowned.")], embedder
     )
@@ -161,7 +185,13 @@ def test_open_reads_vectors_from_the_checkpoint_and_replays_later_commits(
         return original(self, dimension, article_ids, with_vectors)
 
     monkeypatch.setattr(Database, "load_articles", spy)
-    again = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    again = Corpus(
+        corpus.data_dir,
+        embedder.name,
+        embedder.dimension,
+        refresh_seconds=0,
+        database_url=corpus.database_url,
+    )
     # Vectors were read from the database only for the articles changed after the checkpoint.
     assert [r for r in reads if r[1]] == [(["chess", "rail"], True)]
     snapshot = again.snapshot
@@ -179,12 +209,24 @@ def test_damaged_checkpoint_is_rebuilt_from_the_database(
     corpus.close()
     for path in (corpus.data_dir / "segments").glob("*.faiss"):
         path.write_bytes(b"garbage")
-    again = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    again = Corpus(
+        corpus.data_dir,
+        embedder.name,
+        embedder.dimension,
+        refresh_seconds=0,
+        database_url=corpus.database_url,
+    )
     assert again.snapshot.passage_count == 5
     positions, _ = again.snapshot.dense_search(embedder.embed_query("volcano lava"), 1)
     assert again.snapshot.passage(int(positions[0])).article_id == "volcano"
     again.close()
-    reopened = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+    reopened = Corpus(
+        corpus.data_dir,
+        embedder.name,
+        embedder.dimension,
+        refresh_seconds=0,
+        database_url=corpus.database_url,
+    )
     assert reopened.snapshot.passage_count == 5  # the new checkpoint reads back whole
     reopened.close()
 
@@ -196,7 +238,13 @@ def test_truncated_manifest_is_rebuilt_with_a_log_line(
     manifest = corpus.data_dir / "manifest.json"
     manifest.write_bytes(manifest.read_bytes()[:20])
     with caplog.at_level("WARNING", logger="index.corpus"):
-        again = Corpus(corpus.data_dir, embedder.name, embedder.dimension, refresh_seconds=0)
+        again = Corpus(
+            corpus.data_dir,
+            embedder.name,
+            embedder.dimension,
+            refresh_seconds=0,
+            database_url=corpus.database_url,
+        )
     assert again.snapshot.passage_count == 5
     assert any("rebuild" in r.getMessage().lower() for r in caplog.records), caplog.text
     again.close()

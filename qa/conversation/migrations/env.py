@@ -1,4 +1,4 @@
-"""Alembic's entry point for the conversation store: runs on the connection ``upgrade_schema`` passes."""
+"""Alembic's entry point for the conversation store: runs on the connection it is given."""
 
 from alembic import context
 

@@ -1,4 +1,5 @@
-"""Conversation storage: turns appended, rated and read back from a real SQLite file."""
+"""Conversation storage: turns appended, rated and read back from a real SQLite file and a real
+PostgreSQL database; old SQLite files converted when opened."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def turn(question: str, resolved: str | None = None, answered: bool = True) -> T
     return Turn(question, resolved or question, answered, answer, (CITED,))
 
 
-def test_store_appends_rates_and_reopens(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "c.sqlite")
+def test_store_appends_rates_and_reopens(database_url: str) -> None:
+    store = ConversationStore(database_url)
     assert store.append("c1", turn("First?")) == 0
     assert store.append("c1", turn("Second?", answered=False)) == 1
     assert store.append("c2", turn("Other?")) == 0
@@ -48,7 +49,7 @@ def test_store_appends_rates_and_reopens(tmp_path: Path) -> None:
     with pytest.raises(ConversationError, match="has no turn 7"):
         store.rate("c1", 7, "up")
     store.close()
-    again = ConversationStore(tmp_path / "c.sqlite")
+    again = ConversationStore(database_url)
     turns = again.turns("c1")
     assert [(t.index, t.turn.question, t.feedback) for t in turns] == [
         (0, "First?", None),
@@ -95,8 +96,8 @@ def test_a_turn_is_stored_as_references_without_text(tmp_path: Path) -> None:
     assert len(quote_hash(PASSAGE)) == 16
 
 
-def test_the_last_turn_is_what_the_next_question_reads(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "c.sqlite")
+def test_the_last_turn_is_what_the_next_question_reads(database_url: str) -> None:
+    store = ConversationStore(database_url)
     assert store.last_turn("c1") is None
     store.append("c1", turn("First?"))
     store.append("c1", turn("Second?", "First? Second?"))
@@ -106,8 +107,8 @@ def test_the_last_turn_is_what_the_next_question_reads(tmp_path: Path) -> None:
     store.close()
 
 
-def test_concurrent_appends_take_unique_consecutive_indices(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "c.sqlite")
+def test_concurrent_appends_take_unique_consecutive_indices(database_url: str) -> None:
+    store = ConversationStore(database_url)
     conversations = ["shared", "shared", "shared", "own-1", "own-2", "own-3"]
     per_thread = 25
     start = threading.Barrier(len(conversations))
@@ -131,6 +132,38 @@ def test_concurrent_appends_take_unique_consecutive_indices(tmp_path: Path) -> N
         f"thread 4 question {i}?" for i in range(per_thread)
     ]
     store.close()
+
+
+def test_a_conversation_goes_on_through_another_store_on_the_same_database(
+    database_url: str,
+) -> None:
+    # Two servers behind one load balancer: each question may reach either.
+    one, two = ConversationStore(database_url), ConversationStore(database_url)
+    assert one.append("shared", turn("First?")) == 0
+    last = two.last_turn("shared")
+    assert last is not None and last.index == 0
+    assert two.append("shared", turn("Second?", "First? Second?")) == 1
+    two.rate("shared", 0, "up")
+    assert [(t.index, t.turn.question, t.feedback) for t in one.turns("shared")] == [
+        (0, "First?", "up"),
+        (1, "Second?", None),
+    ]
+    assert [t.index for t in one.rated()] == [0]
+    one.close()
+    two.close()
+
+
+def test_a_store_shares_a_database_with_the_index(database_url: str) -> None:
+    from index.store import Database
+
+    index = Database(database_url)
+    store = ConversationStore(database_url)
+    store.append("c", turn("Both?"))
+    with index.transaction() as txn:
+        index.log_change(txn, "a")
+    assert index.generation == 1 and len(store.turns("c")) == 1
+    store.close()
+    index.close()
 
 
 # The first schema, as the previous version wrote it: copies of the cited text in every turn.
@@ -253,7 +286,7 @@ def test_a_file_with_copies_is_converted_to_references_when_opened(tmp_path: Pat
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        assert tables == ["turns"]
+        assert sorted(tables) == ["alembic_version_conversations", "turns"]
         columns = [r[1] for r in db.execute("PRAGMA table_info(turns)")]
         assert "answer" not in columns
     stored = on_disk(path)
@@ -266,8 +299,8 @@ def test_a_file_with_copies_is_converted_to_references_when_opened(tmp_path: Pat
     again.close()
 
 
-def test_a_conversation_keeps_its_last_turns_and_their_indices(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "c.sqlite", max_turns=3)
+def test_a_conversation_keeps_its_last_turns_and_their_indices(database_url: str) -> None:
+    store = ConversationStore(database_url, max_turns=3)
     for i in range(5):
         assert store.append("long", turn(f"Question {i}?")) == i
     store.append("short", turn("Only?"))
@@ -384,3 +417,17 @@ def test_a_file_of_the_second_schema_gains_the_answer_span_columns(tmp_path: Pat
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()
+
+
+def test_a_file_written_before_migrations_opens_with_its_turns(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite"
+    store = ConversationStore(path)
+    store.append("c", turn("Kept?"))
+    store.close()
+    with sqlite3.connect(path) as db:  # as the previous version left it: no Alembic table
+        db.execute("DROP TABLE alembic_version_conversations")
+    db.close()
+    again = ConversationStore(path)
+    assert [t.turn.question for t in again.turns("c")] == ["Kept?"]
+    assert again.append("c", turn("Next?")) == 1
+    again.close()

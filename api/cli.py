@@ -17,7 +17,7 @@ from api.services import (
     article_list,
     build_services,
     load_embedder,
-    load_tagger,
+    open_corpus,
     settings_retriever,
 )
 from api.settings import Settings
@@ -79,20 +79,9 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
 
 
 def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus:
-    """The corpus in the settings' data directory, for the model the settings name."""
-    if embedder is None:
-        # Listing and deleting embed nothing: open the index for the model that built it.
-        return Corpus.open_existing(
-            settings.data_dir, settings.index_config(), database_url=settings.database_url
-        )
-    return Corpus(
-        settings.data_dir,
-        embedder.name,
-        embedder.dimension,
-        settings.index_config(),
-        tagger=load_tagger(settings),
-        database_url=settings.database_url,
-    )
+    """The corpus the settings name, for the model the settings name (without ``embedder``:
+    for the model that built it, as listing and deleting embed nothing)."""
+    return open_corpus(settings, embedder)
 
 
 @click.group()

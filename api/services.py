@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from api.settings import Settings
 from index.background import Loading
@@ -139,6 +140,41 @@ def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
     return model
 
 
+def open_corpus(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    query_model: str | None = None,
+    refresh_seconds: float = 0.5,
+) -> Corpus:
+    """The corpus the settings name: its database (``database_url``, or SQLite in
+    ``data_dir``) searched through FAISS in this process or through the Milvus collection.
+    Without ``embedder`` (work that embeds nothing: listing, deleting) it opens for the model
+    that built the index, with no entity tagger."""
+    backend: dict[str, Any] = {}
+    kind: type[Corpus] = Corpus
+    if settings.vector_store == "milvus":
+        from index.milvus_corpus import MilvusCorpus
+
+        kind = MilvusCorpus
+        backend = {"milvus_uri": settings.milvus_uri, "collection": settings.milvus_collection}
+    if embedder is None:
+        return kind.open_existing(
+            settings.data_dir, settings.index_config(), settings.database_url, **backend
+        )
+    return kind(
+        settings.data_dir,
+        embedder.name,
+        embedder.dimension,
+        settings.index_config(),
+        tagger=load_tagger(settings),
+        query_model=query_model,
+        database_url=settings.database_url,
+        refresh_seconds=refresh_seconds,
+        **backend,
+    )
+
+
 def settings_retriever(settings: Settings, embedder: Embedder) -> Retriever:
     """The retriever as the settings configure it: what the service ranks with."""
     return Retriever(
@@ -161,15 +197,7 @@ def build_services(
     # Set explicitly: a container's core count is not what the libraries' defaults read.
     set_threads(settings.ingest_threads or available_cores())
     embedder = embedder or load_embedder(settings, background)
-    corpus = Corpus(
-        settings.data_dir,
-        embedder.name,
-        embedder.dimension,
-        settings.index_config(),
-        tagger=load_tagger(settings),
-        query_model=getattr(embedder, "query_name", None),
-        database_url=settings.database_url,
-    )
+    corpus = open_corpus(settings, embedder, query_model=getattr(embedder, "query_name", None))
     if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)
         log.info("new data directory: ingested the default corpus (%s)", report.summary())

@@ -25,6 +25,22 @@ class Settings(BaseSettings):
         " postgresql+psycopg://qa@db/qa shared by several servers; unset: SQLite files in"
         " data_dir.",
     )
+    vector_store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where passages are searched: 'faiss', an index in each process's memory,"
+        " read from the database and checkpointed in data_dir; 'milvus', a Milvus collection"
+        " shared by every server (QA_MILVUS_URI), data_dir holding caches only.",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="The Milvus server (http://host:19530) or a milvus-lite file, with"
+        " vector_store=milvus.",
+    )
+    milvus_collection: str = Field(
+        "passages",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$",
+        description="Name of the Milvus collection of passages.",
+    )
     model_path: str | None = Field(
         None, description="Local sentence-transformers model folder; default: the packaged one."
     )
@@ -183,6 +199,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "QA_QUERY_ENCODER=int8 runs the packaged all-MiniLM-L6-v2, but QA_MODEL_PATH "
                 "names another model: set QA_QUERY_ENCODER=fp32 (or auto)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _milvus_has_an_address(self) -> Settings:
+        if self.vector_store == "milvus" and not (self.milvus_uri or "").strip():
+            raise ValueError(
+                "QA_VECTOR_STORE=milvus needs QA_MILVUS_URI: a Milvus server such as "
+                "http://milvus:19530, or a milvus-lite file path"
             )
         return self
 

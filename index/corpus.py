@@ -201,10 +201,11 @@ class Corpus:
         data_dir: Path | str,
         config: IndexConfig | None = None,
         database_url: str | None = None,
+        **options: Any,
     ) -> Corpus:
         """Open an index for the model that built it, for work that embeds nothing (listing,
         deleting). Raises ``CorruptIndexError`` when the directory (or the database at
-        ``database_url``) holds no index."""
+        ``database_url``) holds no index. ``options`` go to the constructor (a subclass's)."""
         path = Path(data_dir) / DB_FILE
         if database_url is None and not path.exists():
             raise CorruptIndexError(
@@ -219,7 +220,13 @@ class Corpus:
             where = data_dir if database_url is None else "the database"
             raise CorruptIndexError(f"the index in {where} names no embedding model")
         return cls(
-            data_dir, model, int(dimension), config, refresh_seconds=0, database_url=database_url
+            data_dir,
+            model,
+            int(dimension),
+            config,
+            refresh_seconds=0,
+            database_url=database_url,
+            **options,
         )
 
     # -- opening -------------------------------------------------------------------------------

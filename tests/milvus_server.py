@@ -43,9 +43,10 @@ class MilvusServer:
 
         binary = shutil.which("milvus-lite") or str(Path(sys.executable).parent / "milvus-lite")
         log = open(self.data_dir.parent / "milvus.log", "ab")  # noqa: SIM115 - the server's
+        command = [binary, "server", "--data-dir", str(self.data_dir)]
+        command.extend(["--host", "127.0.0.1", "--port", str(self.port)])
         self.process = subprocess.Popen(
-            [binary, "server", "--data-dir", str(self.data_dir)]
-            + ["--host", "127.0.0.1", "--port", str(self.port)],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -53,9 +53,7 @@ def test_a_question_encoder_of_another_model_is_refused() -> None:
 
 
 def test_the_manifest_records_the_question_encoder(tmp_path: Path) -> None:
-    corpus = Corpus(
-        tmp_path, "fake-bag-of-words", 64, refresh_seconds=0, query_model="fake-int8"
-    )
+    corpus = Corpus(tmp_path, "fake-bag-of-words", 64, refresh_seconds=0, query_model="fake-int8")
     corpus.add_articles([], FakeEmbedder())
     corpus.checkpoint()
     manifest = corpus.read_manifest()
@@ -84,9 +82,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_int8_vectors_agree_with_the_pytorch_model(
-    int8: Embedder, real_embedder: Embedder
-) -> None:
+def test_int8_vectors_agree_with_the_pytorch_model(int8: Embedder, real_embedder: Embedder) -> None:
     texts = [*QUESTIONS, LONG]
     mine = np.stack([int8.embed_query(t) for t in texts])
     theirs = real_embedder.embed_passages(texts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,6 +234,8 @@ def answerer_opener(settings: Settings, embedder: Embedder) -> Opener:
             "data_dir": settings.data_dir / name / config,
             "ingest_default_corpus": False,
             "database_url": None,
+            # and, on Milvus, in a collection of its own
+            "milvus_collection": re.sub(r"\W", "_", f"eval_{name}_{config}"),
         }
         services = build_services(settings.model_copy(update=update), embedder=embedder)
         try:

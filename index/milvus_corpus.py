@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from index import statistics
 from index.corpus import Corpus, IndexConfig
 from index.embed import Vectors
+from index.engine import write_connection
 from index.entities import EntityTagger
 from index.lexical import TermCounts
 from index.merge import MergePolicy
@@ -335,22 +336,19 @@ class MilvusCorpus(Corpus):
         return MilvusView(self.db.generation, self.db, self.collection, self.cache, self.dimension)
 
     def _backfill_statistics(self) -> None:
-        with self.db.transaction() as txn:
-            missing = statistics.missing(txn.conn)
+        """Statistics for the articles a store from before them holds (no generation bump:
+        the corpus does not change)."""
+        with write_connection(self.db.engine) as conn, conn.begin():
+            missing = statistics.missing(conn)
         for i in range(0, len(missing), 100):
             stored = self.db.load_articles(self.dimension, missing[i : i + 100])
-            with self.db.transaction() as txn:
+            with write_connection(self.db.engine) as conn, conn.begin():
                 for s in stored:
-                    rows = self._rows(
-                        s.article, s.rowids, s.passages, s.vectors, s.sentence_vectors
-                    )
-                    statistics.add(
-                        txn.conn,
-                        s.article.id,
-                        ArticleStatistics.of(s.passages, rows.tokens, s.vectors),
-                    )
-        with self.db.transaction() as txn:
-            statistics.mark_ready(txn.conn)
+                    rows = self._stored_rows(s)
+                    stats = ArticleStatistics.of(s.passages, rows.tokens, s.vectors)
+                    statistics.add(conn, s.article.id, stats)
+        with write_connection(self.db.engine) as conn, conn.begin():
+            statistics.mark_ready(conn)
 
     @property
     def milvus_generation(self) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from tqdm import tqdm
 
 from api.schemas import AskResponse
 from api.services import (
@@ -980,3 +981,75 @@ def bench_load(
             f"{report.server_errors} answers were 5xx, {report.unanswered} requests got no "
             f"answer and {len(report.lost)} writes were lost"
         )
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The data directory to copy (its corpus.sqlite and conversations.sqlite).",
+)
+def migrate(source: Path) -> None:
+    """Copy a data directory's articles (passages and vectors as they are: nothing is embedded
+    again), its settings and its conversations into the stores the settings name: the database
+    of QA_DATABASE_URL and, with QA_VECTOR_STORE=milvus, the collection at QA_MILVUS_URI. An
+    article already there as it is is left alone, so a migration that stopped can be run again.
+
+    Example:
+        QA_DATABASE_URL=postgresql+psycopg://qa@db/qa QA_VECTOR_STORE=milvus \\
+        QA_MILVUS_URI=http://milvus:19530 qa migrate --from data
+    """
+    from api.services import CONVERSATIONS_FILE
+    from index.corpus import DB_FILE
+    from index.store import Database, sqlite_url
+    from qa.conversation.store import ConversationStore
+
+    settings = _settings(None)
+    if settings.database_url is None and settings.vector_store == "faiss":
+        raise click.ClickException(
+            "nothing to migrate to: set QA_DATABASE_URL, and QA_VECTOR_STORE=milvus with "
+            "QA_MILVUS_URI, to name the stores to copy into"
+        )
+    path = source / DB_FILE
+    if not path.exists():
+        raise click.ClickException(f"no corpus in {source} (no {DB_FILE})")
+    if settings.database_url is None and settings.data_dir.resolve() == source.resolve():
+        raise click.ClickException(f"{source} is the data directory the settings name already")
+    origin = Database(sqlite_url(path))
+    try:
+        model, dimension = origin.get_meta("model"), origin.get_meta("dimension")
+        if model is None or dimension is None:
+            raise click.ClickException(f"the corpus in {source} names no embedding model")
+        target = open_corpus(settings, model=(model, int(dimension)))
+    except CorpusError as exc:
+        origin.close()
+        raise click.ClickException(str(exc)) from exc
+    report = IngestReport()
+    try:
+        with origin.reading():
+            ids = [s.article.id for s in origin.load_articles(int(dimension), with_vectors=False)]
+        with tqdm(total=len(ids), unit="article", desc="migrate", leave=False) as bar:
+            for i in range(0, len(ids), 100):
+                with origin.reading():
+                    batch = origin.load_articles(int(dimension), ids[i : i + 100])
+                target.copy_in(batch, report)
+                bar.update(len(batch))
+        for key, value in origin.settings().items():
+            target.store_setting(key, value)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        origin.close()
+        target.close()
+    click.echo(f"articles: {report.summary()}")
+    conversations = source / CONVERSATIONS_FILE
+    if conversations.exists():
+        old = ConversationStore(conversations)
+        new = ConversationStore(settings.database_url or settings.data_dir / CONVERSATIONS_FILE)
+        try:
+            click.echo(f"conversation turns: {new.copy_from(old)} added")
+        finally:
+            old.close()
+            new.close()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -147,11 +147,13 @@ def open_corpus(
     *,
     query_model: str | None = None,
     refresh_seconds: float = 0.5,
+    model: tuple[str, int] | None = None,
 ) -> Corpus:
     """The corpus the settings name: its database (``database_url``, or SQLite in
     ``data_dir``) searched through FAISS in this process or through the Milvus collection.
     Without ``embedder`` (work that embeds nothing: listing, deleting) it opens for the model
-    that built the index, with no entity tagger."""
+    that built the index, with no entity tagger; ``model`` (name, dimension) opens a new
+    store for vectors made elsewhere (``qa migrate``)."""
     backend: dict[str, Any] = {}
     kind: type[Corpus] = Corpus
     if settings.vector_store == "milvus":
@@ -159,6 +161,15 @@ def open_corpus(
 
         kind = MilvusCorpus
         backend = {"milvus_uri": settings.milvus_uri, "collection": settings.milvus_collection}
+    if embedder is None and model is not None:
+        return kind(
+            settings.data_dir,
+            *model,
+            settings.index_config(),
+            database_url=settings.database_url,
+            refresh_seconds=0,
+            **backend,
+        )
     if embedder is None:
         return kind.open_existing(
             settings.data_dir, settings.index_config(), settings.database_url, **backend

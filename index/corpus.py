@@ -763,6 +763,36 @@ class Corpus:
             self._publish(txn.generation, [article_id], [])
         self._wake.set()
 
+    def copy_in(self, stored: Sequence[StoredArticle], report: IngestReport) -> None:
+        """Store articles as another store holds them, passages and vectors included (nothing
+        is embedded again: ``qa migrate``); those already stored as they are are unchanged.
+        The vectors must come from this corpus's model (the caller checks)."""
+        with self._exclusive():
+            self._catch_up()
+            known = self.db.article_hashes(s.article.id for s in stored)
+            rows: list[ArticleRows] = []
+            with self.db.transaction() as txn:
+                for s in stored:
+                    if known.get(s.article.id) == content_hash(s.article):
+                        report.unchanged.append(s.article.id)
+                        continue
+                    statistics.remove(txn.conn, s.article.id)
+                    rowids = self.db.put_article(
+                        txn.conn, s.article, s.passages, s.vectors, s.sentence_vectors
+                    )
+                    self.db.log_change(txn, s.article.id)
+                    article_rows = self._rows(
+                        s.article, rowids, s.passages, s.vectors, s.sentence_vectors
+                    )
+                    stats = ArticleStatistics.of(s.passages, article_rows.tokens, s.vectors)
+                    statistics.add(txn.conn, s.article.id, stats)
+                    rows.append(article_rows)
+                    (report.updated if s.article.id in known else report.added).append(s.article.id)
+                    report.passages += len(s.passages)
+            if rows:
+                self._publish(txn.generation, [r.article.id for r in rows], rows)
+        self._wake.set()
+
     def rebuild(self) -> Snapshot:
         """Rebuild the index from the database alone (the vectors it stores), swap it in and
         write a new checkpoint: what opening does by itself when the checkpoint is unusable."""

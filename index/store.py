@@ -243,6 +243,16 @@ class Database:
         with write_connection(self.engine) as conn, conn.begin():
             _upsert_meta(conn, key, value, replace=True)
 
+    def settings(self) -> dict[str, str]:
+        """The values higher layers stored with the index (``Corpus.store_setting``), by key."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(meta_table.c.key, meta_table.c.value).where(
+                    meta_table.c.key.startswith("setting:")
+                )
+            )
+            return {str(k).removeprefix("setting:"): str(v) for k, v in rows}
+
     @property
     def generation(self) -> int:
         """A counter bumped by every committed write."""

@@ -281,6 +281,22 @@ class ConversationStore:
             raise RuntimeError(f"{self.path} holds a turns table this version cannot read")
         return False
 
+    def copy_from(self, other: ConversationStore) -> int:
+        """Add the turns (with their feedback) of another store that this one lacks, keyed by
+        conversation and turn index (``qa migrate``); returns how many were added."""
+        with other.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(sa.select(turns_table)).mappings()]
+        added = 0
+        with write_connection(self.engine) as conn, conn.begin():
+            for row in rows:
+                key = (turns_table.c.conversation_id == row["conversation_id"]) & (
+                    turns_table.c.idx == row["idx"]
+                )
+                if conn.execute(sa.select(sa.func.count()).where(key)).scalar_one() == 0:
+                    conn.execute(sa.insert(turns_table).values(**row))
+                    added += 1
+        return added
+
     def close(self) -> None:
         """Close every connection."""
         self.engine.dispose()

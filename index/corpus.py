@@ -503,6 +503,11 @@ class Corpus:
         """Whether anything was ever written here (a store that was emptied stays initialised)."""
         return self.db.generation > 0 or self.stored_setting(DEFAULT_CORPUS_KEY) is not None
 
+    def check_ready(self) -> dict[str, Any]:
+        """What readiness reports of the index beyond its counts; raises ``CorpusError`` when a
+        part the corpus needs does not answer (none for the embedded index)."""
+        return {"vector_store": "faiss"}
+
     def close(self) -> None:
         """Stop the background thread, write a checkpoint if the corpus changed, and close the
         database (a second call does nothing)."""

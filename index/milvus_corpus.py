@@ -42,7 +42,7 @@ from index.engine import write_connection
 from index.entities import EntityTagger
 from index.lexical import TermCounts
 from index.merge import MergePolicy
-from index.milvus import MilvusCollection, MilvusRow
+from index.milvus import MilvusCollection, MilvusError, MilvusRow
 from index.models import Article, Passage, Where, published_day
 from index.segment import ArticleRows
 from index.snapshot import Candidates, Expansions, expand_acronyms, expansions_of
@@ -425,19 +425,26 @@ class MilvusCorpus(Corpus):
     ) -> None:
         """Put the committed write into Milvus and move the watermark; a write before it that
         did not reach Milvus is replayed first."""
-        if self.milvus_generation != generation - 1:
-            self._sync()
-        else:
-            written = {r.article.id: r for r in rows}
-            for article_id in changed:
-                found = written.get(article_id)
-                if found is None:
-                    self.collection.remove(article_id)
-                else:
-                    self.collection.put(article_id, self._milvus_rows(found))
-            self.db.set_meta(WATERMARK, str(generation))
-        with self._swap_lock:
-            self._snapshot = self._view()  # type: ignore[assignment]
+        try:
+            if self.milvus_generation != generation - 1:
+                self._sync()
+            else:
+                written = {r.article.id: r for r in rows}
+                for article_id in changed:
+                    found = written.get(article_id)
+                    if found is None:
+                        self.collection.remove(article_id)
+                    else:
+                        self.collection.put(article_id, self._milvus_rows(found))
+                self.db.set_meta(WATERMARK, str(generation))
+        except MilvusError as exc:
+            raise MilvusError(
+                f"{exc}; the write is committed to the database and reaches Milvus when it "
+                "answers again (the next write or any replica's background round puts it)"
+            ) from exc
+        finally:
+            with self._swap_lock:
+                self._snapshot = self._view()  # type: ignore[assignment]
 
     def refresh(self, wait: bool = True) -> bool:
         """Repair Milvus if a writer stopped between its commit and its Milvus put (skipped
@@ -455,6 +462,17 @@ class MilvusCorpus(Corpus):
         with self._swap_lock:
             self._snapshot = self._view()  # type: ignore[assignment]
         return True
+
+    def check_ready(self) -> dict[str, Any]:
+        """Milvus answers: how many passages it holds, and how many generations of writes it
+        still lacks (0 but for a write under way or one that awaits Milvus); raises
+        ``MilvusError`` when it does not answer."""
+        held = self.collection.count()
+        return {
+            "vector_store": "milvus",
+            "milvus_passages": held,
+            "milvus_behind": max(0, self.db.generation - self.milvus_generation),
+        }
 
     def merge(self) -> bool:
         """Milvus merges its own segments."""

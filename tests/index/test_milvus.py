@@ -208,12 +208,17 @@ def test_a_write_while_milvus_is_down_fails_and_is_put_when_milvus_returns(
     try:
         corpus = open_milvus(tmp_path, server, "down")
         corpus.add_articles(FIVE_ARTICLES[:1], embedder)
+        assert corpus.check_ready()["milvus_behind"] == 0
         server.stop()
-        with pytest.raises(MilvusError):
+        with pytest.raises(MilvusError, match="committed to the database"):
             corpus.add_articles(FIVE_ARTICLES[1:2], embedder)
         assert corpus.db.get_article(FIVE_ARTICLES[1].id) is not None
+        with pytest.raises(MilvusError):
+            corpus.check_ready()  # readiness fails while Milvus does not answer
         server.start()
+        assert corpus.check_ready()["milvus_behind"] == 1
         assert corpus.refresh()
+        assert corpus.check_ready()["milvus_behind"] == 0
         assert corpus.milvus_generation == corpus.db.generation
         retriever = Retriever(embedder)
         hits = retriever.search(corpus.snapshot, retriever.encode("chess final draw"), 1)

@@ -33,6 +33,8 @@ MAX_ID_CHARS = 1024
 MAX_TEXT_CHARS = 65_535
 # Passages of one article deleted or replaced per expression; Milvus caps an expression's size.
 ID_BATCH = 1000
+# The collection property naming the database (``store_id`` in its meta table) it belongs to.
+OWNER = "cited_answers.store"
 
 
 class MilvusError(CorpusError):
@@ -102,12 +104,17 @@ def expression(where: Where | None) -> str:
 class MilvusCollection:
     """A Milvus collection of passages, created on first open.
 
-    ``uri`` is a Milvus server (``http://host:19530``) or a milvus-lite file. Searches read with
+    ``uri`` is a Milvus server (``http://host:19530``) or a milvus-lite file. ``owner`` names the
+    database whose passages the collection holds (its row ids are that database's): it is
+    a property of the collection, set when created and checked at every open, so a
+    collection is never read against another database's row ids. Searches read with
     Strong consistency: a passage whose write returned is found by the next search on any
     replica (docs/SCALING.md says what a cluster would change).
     """
 
-    def __init__(self, uri: str, name: str, dimension: int, token: str | None = None) -> None:
+    def __init__(
+        self, uri: str, name: str, dimension: int, owner: str, token: str | None = None
+    ) -> None:
         try:
             from pymilvus import MilvusClient
         except ImportError as exc:  # pragma: no cover - pymilvus is a dependency
@@ -115,6 +122,7 @@ class MilvusCollection:
                 "the milvus vector store needs pymilvus: pip install pymilvus"
             ) from exc
         self.uri, self.name, self.dimension = uri, name, dimension
+        self.owner = owner
         try:
             self._client = MilvusClient(uri=uri, token=token or "", timeout=30)
             if not self._client.has_collection(name):
@@ -162,12 +170,23 @@ class MilvusCollection:
         )
         index.add_index("article_id", index_type="INVERTED")
         self._client.create_collection(
-            self.name, schema=schema, index_params=index, consistency_level="Strong"
+            self.name,
+            schema=schema,
+            index_params=index,
+            consistency_level="Strong",
+            properties={OWNER: self.owner},
         )
         log.info("created Milvus collection %s at %s", self.name, self.uri)
 
     def _check(self) -> None:
         info = self._client.describe_collection(self.name)
+        owner = (info.get("properties") or {}).get(OWNER)
+        if owner != self.owner:
+            raise MilvusError(
+                f"Milvus collection {self.name!r} at {self.uri} holds the passages of another "
+                f"database (store {owner}, not {self.owner}); name another collection "
+                "(QA_MILVUS_COLLECTION) or drop that one"
+            )
         for field in info.get("fields", []):
             if field.get("name") == "vector":
                 dim = int(field.get("params", {}).get("dim", 0))

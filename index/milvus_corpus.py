@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 Ids = npt.NDArray[np.int64]
 WATERMARK = "milvus_generation"
+STORE_ID = "store_id"
 CACHE_PASSAGES = 100_000
 
 
@@ -287,6 +289,8 @@ class MilvusCorpus(Corpus):
     """``Corpus`` with its passages searched on Milvus: the same writes, checks and reports;
     the database shared by every replica; no segments, checkpoint or merges here."""
 
+    collection: MilvusCollection  # opened with the database, once its id is known
+
     def __init__(
         self,
         data_dir: Path | str,
@@ -302,7 +306,7 @@ class MilvusCorpus(Corpus):
         query_model: str | None = None,
         milvus_token: str | None = None,
     ) -> None:
-        self.collection = MilvusCollection(milvus_uri, collection, dimension, milvus_token)
+        self._milvus = (milvus_uri, collection, milvus_token)
         self._cache: PassageCache | None = None
         super().__init__(
             data_dir,
@@ -327,10 +331,21 @@ class MilvusCorpus(Corpus):
     def _load(self, use_checkpoint: bool = True) -> MilvusView:  # type: ignore[override]
         """Fill in statistics a store from before them lacks, repair Milvus from the change log
         and return the view of the current generation (called with the writer locks held)."""
+        if not hasattr(self, "collection"):
+            uri, name, token = self._milvus
+            self.collection = MilvusCollection(uri, name, self.dimension, self._store_id(), token)
         if not statistics.ready(self.db):
             self._backfill_statistics()
         self._sync()
         return self._view()
+
+    def _store_id(self) -> str:
+        """The database's own random id, made on first use (called with the writer locks)."""
+        found = self.db.get_meta(STORE_ID)
+        if found is None:
+            found = uuid.uuid4().hex
+            self.db.set_meta(STORE_ID, found)
+        return found
 
     def _view(self) -> MilvusView:
         return MilvusView(self.db.generation, self.db, self.collection, self.cache, self.dimension)
@@ -449,11 +464,12 @@ class MilvusCorpus(Corpus):
     def refresh(self, wait: bool = True) -> bool:
         """Repair Milvus if a writer stopped between its commit and its Milvus put (skipped
         while a writer of this process is busy: it repairs first itself), then take a new view
-        if the database moved on; returns whether it did."""
+        if the database moved on; returns whether it did either."""
+        repaired = 0
         if self.milvus_generation < self.db.generation and (wait or not self._write_lock.locked()):
             with self._exclusive():
-                self._sync()
-        return super().refresh(wait)
+                repaired = self._sync()
+        return super().refresh(wait) or repaired > 0
 
     def _catch_up(self) -> bool:
         """A new view when the database moved on."""
@@ -501,4 +517,5 @@ class MilvusCorpus(Corpus):
         try:
             super().close()
         finally:
-            self.collection.close()
+            if hasattr(self, "collection"):
+                self.collection.close()

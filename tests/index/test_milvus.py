@@ -178,7 +178,8 @@ def test_a_write_that_stopped_after_the_database_commit_is_repaired_from_the_cha
 ) -> None:
     writer = open_milvus(tmp_path, milvus_server, milvus_collection, "writer")
     writer.add_articles(FIVE_ARTICLES[:2], embedder)
-    broken = FailingCollection(milvus_server.uri, milvus_collection, embedder.dimension)
+    owner = writer._store_id()
+    broken = FailingCollection(milvus_server.uri, milvus_collection, embedder.dimension, owner)
     writer.collection = broken
     late = Article(id="late", title="Late news", text="A comet was seen over the harbour at dawn.")
     with pytest.raises(MilvusError):
@@ -226,3 +227,15 @@ def test_a_write_while_milvus_is_down_fails_and_is_put_when_milvus_returns(
         corpus.close()
     finally:
         server.stop()
+
+
+def test_a_collection_is_never_read_against_another_database(
+    tmp_path: Path, milvus_server: MilvusServer, milvus_collection: str, embedder: FakeEmbedder
+) -> None:
+    first = open_milvus(tmp_path / "one", milvus_server, milvus_collection)
+    first.add_articles(FIVE_ARTICLES[:1], embedder)
+    # A new database has row ids of its own: the first database's collection must not serve it.
+    with pytest.raises(MilvusError, match="another database"):
+        open_milvus(tmp_path / "two", milvus_server, milvus_collection)
+    first.collection.drop()
+    first.close()

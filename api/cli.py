@@ -451,14 +451,7 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
         )
     for data_dir in store_in:
         try:
-            settings = _settings(data_dir)
-            corpus = Corpus(
-                data_dir,
-                embedder.name,
-                embedder.dimension,
-                settings.index_config(),
-                database_url=settings.database_url,
-            )
+            corpus = open_corpus(_settings(data_dir), model=(embedder.name, embedder.dimension))
         except CorpusError as exc:
             raise click.ClickException(str(exc)) from exc
         corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))

@@ -160,7 +160,12 @@ def open_corpus(
         from index.milvus_corpus import MilvusCorpus
 
         kind = MilvusCorpus
-        backend = {"milvus_uri": settings.milvus_uri, "collection": settings.milvus_collection}
+        token = settings.milvus_token
+        backend = {
+            "milvus_uri": settings.milvus_uri,
+            "collection": settings.milvus_collection,
+            "milvus_token": None if token is None else token.get_secret_value(),
+        }
     if embedder is None and model is not None:
         return kind(
             settings.data_dir,

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="The Milvus server (http://host:19530) or a milvus-lite file, with"
         " vector_store=milvus.",
     )
+    milvus_token: SecretStr | None = Field(
+        None,
+        description="Milvus credentials, 'user:password' or an API key, when the server asks"
+        " for them.",
+    )
     milvus_collection: str = Field(
         "passages",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$",

@@ -115,8 +115,9 @@ class PassageCache:
 class MilvusView:
     """The corpus at one database generation, searched on Milvus (``index.view.CorpusView``).
 
-    Positions are passage row ids. Statistics are read from the database on first use and kept
-    for the view's lifetime (until the next generation)."""
+    Positions are passage row ids. The totals are read from the database when the view is made,
+    document frequencies and acronyms on first use; all are kept for the view's lifetime (until
+    the next generation)."""
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
@@ -62,3 +63,34 @@ def test_settings_that_do_not_validate_are_an_error_not_a_traceback(tmp_path: Pa
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "invalid settings: rate_limit: QA_RATE_LIMIT 'often' is not a rate" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"QA_VECTOR_STORE": "milvus"}, "QA_VECTOR_STORE=milvus needs QA_MILVUS_URI"),
+        ({"QA_VECTOR_STORE": "qdrant"}, "vector_store"),
+        (
+            {
+                "QA_VECTOR_STORE": "milvus",
+                "QA_MILVUS_URI": "http://x:1",
+                "QA_MILVUS_COLLECTION": "a-b",
+            },
+            "milvus_collection",
+        ),
+        ({"QA_DATABASE_URL": "mysql://db/qa"}, "QA_DATABASE_URL"),
+    ],
+)
+def test_backend_settings_that_do_not_fit_are_an_error_naming_them(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", "articles"],
+        env={**os.environ, "QA_DATA_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert says in done.stderr

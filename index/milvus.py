@@ -31,8 +31,6 @@ Floats = npt.NDArray[np.float32]
 
 MAX_ID_CHARS = 1024
 MAX_TEXT_CHARS = 65_535
-# Passages of one article deleted or replaced per expression; Milvus caps an expression's size.
-ID_BATCH = 1000
 # The collection property naming the database (``store_id`` in its meta table) it belongs to.
 OWNER = "cited_answers.store"
 
@@ -263,17 +261,6 @@ class MilvusCollection:
         """Row ids and cosines of the ``k`` passages nearest ``vector``, best first."""
         data = [np.asarray(vector, dtype=np.float32).tolist()]
         return self._search("search vectors", data, "vector", k, expression(where))
-
-    def cosines(self, vector: Floats, rowids: Sequence[int]) -> dict[int, float]:
-        """The cosine of ``vector`` with each of these passages (missing ones left out)."""
-        out: dict[int, float] = {}
-        data = [np.asarray(vector, dtype=np.float32).tolist()]
-        for i in range(0, len(rowids), ID_BATCH):
-            chunk = rowids[i : i + ID_BATCH]
-            condition = f"id in [{', '.join(str(int(r)) for r in chunk)}]"
-            ids, scores = self._search("score passages", data, "vector", len(chunk), condition)
-            out.update(zip(ids.tolist(), scores.tolist(), strict=True))
-        return out
 
     def lexical(
         self, terms: Sequence[str], k: int, where: Where | None = None

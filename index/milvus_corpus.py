@@ -174,9 +174,9 @@ class MilvusView:
         where: Where | None = None,
     ) -> Candidates:
         """The ``pool`` best passages by cosine and by Milvus's BM25 over ``terms``, filtered
-        on Milvus, with their cosines (every candidate's, asked of Milvus for those the dense
-        search did not return), best-sentence cosines and BM25 scores (0 for a candidate
-        outside the full-text search's ``pool``)."""
+        on Milvus (two searches), with their cosines (those the dense search did not return
+        computed here, from the passage vectors the details hold), best-sentence cosines and
+        BM25 scores (0 for a candidate outside the full-text search's ``pool``)."""
         scores: dict[int, float] = {}
         bm25: dict[int, float] = {}
         if dense:
@@ -185,13 +185,13 @@ class MilvusView:
         if lexical and terms:
             ids, found = self._collection.lexical(terms, pool, where)
             bm25.update((i, s) for i, s in zip(ids.tolist(), found.tolist(), strict=True) if s > 0)
-        unscored = [i for i in bm25 if i not in scores]
-        if unscored:
-            scores.update(self._collection.cosines(vector, unscored))
         details = self._cache.get(sorted(set(scores) | set(bm25)))
+        for rowid in bm25.keys() - scores.keys():
+            if rowid in details:
+                scores[rowid] = float(details[rowid].stored.vector @ vector)
         # A passage Milvus still returned but the database no longer holds was deleted by a
         # write whose Milvus half is under way: it is not a candidate.
-        rowids = np.asarray(sorted(r for r in details if r in scores), dtype=np.int64)
+        rowids = np.asarray(sorted(details), dtype=np.int64)
         if not len(rowids):
             return Candidates.none()
         best = np.empty(len(rowids), dtype=np.float32)

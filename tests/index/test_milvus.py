@@ -8,12 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
+from index import statistics
 from index.corpus import Corpus
 from index.milvus import MilvusCollection, MilvusError, MilvusRow, expression
 from index.milvus_corpus import MilvusCorpus
 from index.models import Article, Where
 from index.sources import read_paths
+from index.store import meta_table
 from qa.models import Filters
 from qa.retrieve import Retriever
 from tests.conftest import FIVE_ARTICLES, SEED
@@ -239,3 +242,35 @@ def test_a_collection_is_never_read_against_another_database(
         open_milvus(tmp_path / "two", milvus_server, milvus_collection)
     first.collection.drop()
     first.close()
+
+
+def test_a_store_from_before_the_statistics_gets_them_when_milvus_opens_it(
+    tmp_path: Path, milvus_server: MilvusServer, milvus_collection: str, embedder: FakeEmbedder
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    old = Corpus(
+        tmp_path / "old", embedder.name, embedder.dimension, refresh_seconds=0, database_url=url
+    )
+    old.add_articles(seed_articles(), embedder)
+    expected = old.snapshot
+    with old.db.engine.begin() as conn:  # as a store written before statistics were kept
+        conn.execute(sa.delete(statistics.article_stats_table))
+        conn.execute(sa.delete(statistics.term_counts_table))
+        conn.execute(sa.delete(meta_table).where(meta_table.c.key.startswith("stat:")))
+    generation = old.db.generation
+    old.close()
+    milvus = open_milvus(tmp_path, milvus_server, milvus_collection)
+    view = milvus.snapshot
+    assert milvus.db.generation == generation  # filling them in changed no article
+    assert (view.article_count, view.passage_count, view.sentence_count) == (
+        expected.article_count,
+        expected.passage_count,
+        expected.sentence_count,
+    )
+    terms = ["pakistan", "china", "volcano", "zebra"]
+    assert [view.lexical.idf(t) for t in terms] == pytest.approx(
+        [expected.lexical.idf(t) for t in terms]
+    )
+    np.testing.assert_allclose(view.centroid, expected.centroid, atol=1e-5)
+    milvus.collection.drop()
+    milvus.close()

@@ -18,6 +18,10 @@ the ids of the articles it touched with its generation; a background thread poll
 and applies another process's commits by reading just those articles, so a running server sees a
 ``qa ingest`` beside it within a second, batch by batch.
 
+Each write also keeps the corpus statistics in the database (``index/statistics.py``), in its
+own transaction: what ``MilvusCorpus`` (``index/milvus_corpus.py``), this class with its passages
+searched on Milvus instead of segments, reads in place of the snapshot's sums.
+
 On open the snapshot is read from the last checkpoint (``index/checkpoint.py``) plus the commits
 logged after it, or rebuilt from the database when the checkpoint is unusable: whatever a crash
 interrupted, the last committed state is what opens. ``rebuild()`` (``qa reindex``) does the

@@ -119,10 +119,32 @@ class TermStatistics:
     document frequencies ``df`` gives (subclasses say where they come from)."""
 
     size: int
+    avg_length: float
+    k1: float = K1
+    b: float = B
 
     def df(self, term: str) -> int:
         """How many live texts hold the term."""
         raise NotImplementedError
+
+    def score_texts(
+        self, query_terms: Sequence[str], texts: Sequence[tuple[Mapping[str, int], int]]
+    ) -> Floats:
+        """BM25 of the query for each text given as (its term frequencies, its length in
+        tokens), with these collection statistics: what ``LexicalIndex.scores`` gives the same
+        texts, for texts held elsewhere."""
+        out = np.zeros(len(texts), dtype=np.float32)
+        if not self.size or not query_terms:
+            return out
+        weights = Counter(t for t in query_terms if self.df(t) > 0)
+        norm = np.float32(self.avg_length or 1.0)
+        lengths = np.asarray([n for _, n in texts], dtype=np.float32)
+        for term, times in weights.items():
+            tf = np.asarray([f.get(term, 0) for f, _ in texts], dtype=np.float32)
+            idf = np.float32(self.idf(term) * times)
+            denom = tf + self.k1 * ((1 - self.b) + self.b * lengths / norm)
+            out += idf * tf / denom
+        return out
 
     def idf(self, term: str) -> float:
         """Lucene's BM25 idf of a term (0 for a term no live text holds)."""
@@ -151,8 +173,14 @@ class TermCounts(TermStatistics):
     """Statistics read from elsewhere (a database): ``lookup`` gives the document frequencies
     of several terms at once (absent: none); each is asked once for the object's lifetime."""
 
-    def __init__(self, size: int, lookup: Callable[[Sequence[str]], Mapping[str, int]]) -> None:
+    def __init__(
+        self,
+        size: int,
+        lookup: Callable[[Sequence[str]], Mapping[str, int]],
+        avg_length: float = 0.0,
+    ) -> None:
         self.size = size
+        self.avg_length = avg_length
         self._lookup = lookup
         self._df: dict[str, int] = {}
 

@@ -25,8 +25,8 @@ import logging
 import math
 import threading
 import uuid
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -66,14 +66,23 @@ class Detail:
     stored: StoredPassage
     sentence_terms: tuple[frozenset[str], ...]
     day: float
+    frequencies: dict[str, int]  # of the indexed text's tokens (``Corpus._tokens``)
+    length: int  # tokens in the indexed text
 
 
 class PassageCache:
     """Passage details by row id, least recently used out first; missing ones read from the
     database in one query per batch."""
 
-    def __init__(self, db: Database, dimension: int, size: int = CACHE_PASSAGES) -> None:
+    def __init__(
+        self,
+        db: Database,
+        dimension: int,
+        tokens: Callable[[Article, Passage], Sequence[str]],
+        size: int = CACHE_PASSAGES,
+    ) -> None:
         self.db, self.dimension, self.size = db, dimension, size
+        self._tokens = tokens
         self._items: OrderedDict[int, Detail] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -92,14 +101,16 @@ class PassageCache:
         if not missing:
             return out
         loaded = self.db.load_passages(missing, self.dimension)
-        fresh = {
-            rowid: Detail(
+        fresh = {}
+        for rowid, stored in loaded.items():
+            words = self._tokens(stored.article, stored.passage)
+            fresh[rowid] = Detail(
                 stored,
                 tuple(frozenset(tokenize(s.text)) for s in stored.passage.sentences),
                 published_day(stored.article.published),
+                dict(Counter(words)),
+                len(words),
             )
-            for rowid, stored in loaded.items()
-        }
         with self._lock:
             self._items.update(fresh)
             while len(self._items) > self.size:
@@ -136,7 +147,9 @@ class MilvusView:
         self.sentence_count = totals.sentences
         self._vector_sum = totals.vector_sum
         self.lexical = TermCounts(
-            self.passage_count, lambda terms: statistics.document_frequencies(db, terms)
+            self.passage_count,
+            lambda terms: statistics.document_frequencies(db, terms),
+            totals.tokens / totals.passages if totals.passages else 0.0,
         )
 
     @cached_property
@@ -176,7 +189,10 @@ class MilvusView:
         """The ``pool`` best passages by cosine and by Milvus's BM25 over ``terms``, filtered
         on Milvus (two searches), with their cosines (those the dense search did not return
         computed here, from the passage vectors the details hold), best-sentence cosines and
-        BM25 scores (0 for a candidate outside the full-text search's ``pool``)."""
+        BM25 scores. Milvus's BM25 picks the lexical candidates; every candidate is then scored
+        with the collection statistics the database keeps and its own term frequencies, so that
+        each gets its BM25 (also one only the dense search found) on the embedded index's
+        scale."""
         scores: dict[int, float] = {}
         bm25: dict[int, float] = {}
         if dense:
@@ -197,11 +213,12 @@ class MilvusView:
         best = np.empty(len(rowids), dtype=np.float32)
         for i, rowid in enumerate(rowids.tolist()):
             best[i] = float((details[rowid].stored.sentence_vectors @ vector).max())
+        texts = [(details[r].frequencies, details[r].length) for r in rowids.tolist()]
         return Candidates(
             rowids,
             np.asarray([scores[r] for r in rowids.tolist()], dtype=np.float32),
             best,
-            np.asarray([bm25.get(r, 0.0) for r in rowids.tolist()], dtype=np.float32),
+            self.lexical.score_texts(terms, texts),
         )
 
     # -- passages ----------------------------------------------------------------------------
@@ -324,7 +341,7 @@ class MilvusCorpus(Corpus):
     @property
     def cache(self) -> PassageCache:
         if self._cache is None:
-            self._cache = PassageCache(self.db, self.dimension)
+            self._cache = PassageCache(self.db, self.dimension, self._tokens)
         return self._cache
 
     # -- opening and keeping up ----------------------------------------------------------------

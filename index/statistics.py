@@ -40,12 +40,13 @@ article_stats_table = sa.Table(
     sa.Column("article_id", sa.Text, primary_key=True),
     sa.Column("passages", sa.Integer, nullable=False),
     sa.Column("sentences", sa.Integer, nullable=False),
+    sa.Column("tokens", sa.Integer, nullable=False),  # indexed tokens over its passages
     sa.Column("vector_sum", sa.LargeBinary, nullable=False),  # float64 bytes
     sa.Column("terms", sa.Text, nullable=False),  # JSON {term: passages holding it}
     sa.Column("acronyms", sa.Text, nullable=False),  # JSON {acronym: [expansion tokens]}
 )
 # The totals live in ``meta`` under these keys.
-TOTALS = ("stat:articles", "stat:passages", "stat:sentences")
+TOTALS = ("stat:articles", "stat:passages", "stat:sentences", "stat:tokens")
 VECTOR_SUM = "stat:vector_sum"
 READY = "stat:ready"  # set once every stored article has its row
 
@@ -56,6 +57,7 @@ class ArticleStatistics:
 
     passages: int
     sentences: int
+    tokens: int
     vector_sum: Sum
     terms: Mapping[str, int]
     acronyms: Mapping[str, tuple[str, ...]]
@@ -82,6 +84,7 @@ class ArticleStatistics:
         return cls(
             passages=len(passages),
             sentences=sum(len(p.sentences) for p in passages),
+            tokens=sum(len(words) for words in tokens),
             vector_sum=np.asarray(vectors, dtype=np.float64).sum(axis=0),
             terms=dict(terms),
             acronyms=acronyms,
@@ -95,6 +98,7 @@ class Totals:
     articles: int
     passages: int
     sentences: int
+    tokens: int
     vector_sum: Sum | None  # None before the first article
 
 
@@ -112,7 +116,8 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
 
 
 def _add_totals(conn: Connection, sign: int, stats: ArticleStatistics) -> None:
-    for key, amount in zip(TOTALS, (1, stats.passages, stats.sentences), strict=True):
+    amounts = (1, stats.passages, stats.sentences, stats.tokens)
+    for key, amount in zip(TOTALS, amounts, strict=True):
         _set_meta(conn, key, str(int(_meta(conn, key) or 0) + sign * amount))
     stored = _meta(conn, VECTOR_SUM)
     total = np.asarray(json.loads(stored), dtype=np.float64) if stored else 0.0
@@ -135,6 +140,7 @@ def remove(conn: Connection, article_id: str) -> None:
     stats = ArticleStatistics(
         row["passages"],
         row["sentences"],
+        row["tokens"],
         np.frombuffer(row["vector_sum"], dtype=np.float64),
         terms,
         {},
@@ -160,6 +166,7 @@ def add(conn: Connection, article_id: str, stats: ArticleStatistics) -> None:
             article_id=article_id,
             passages=stats.passages,
             sentences=stats.sentences,
+            tokens=stats.tokens,
             vector_sum=np.asarray(stats.vector_sum, dtype=np.float64).tobytes(),
             terms=json.dumps(stats.terms, ensure_ascii=False),
             acronyms=json.dumps({k: list(v) for k, v in stats.acronyms.items()}),
@@ -207,7 +214,7 @@ def totals(db: Database) -> Totals:
         values = [int(db.get_meta(k) or 0) for k in TOTALS]
         stored = db.get_meta(VECTOR_SUM)
     vector_sum = np.asarray(json.loads(stored), dtype=np.float64) if stored else None
-    return Totals(values[0], values[1], values[2], vector_sum)
+    return Totals(values[0], values[1], values[2], values[3], vector_sum)
 
 
 def document_frequencies(db: Database, terms: Iterable[str]) -> dict[str, int]:

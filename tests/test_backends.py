@@ -66,4 +66,4 @@ def test_the_seed_questions_are_answered_the_same_on_both_backends(
     for a, b in zip(faiss, milvus, strict=True):
         assert shape(b) == shape(a), a.question
         for x, y in zip(a.citations, b.citations, strict=True):
-            assert y.hit.score == pytest.approx(x.hit.score, abs=0.01)
+            assert y.hit.score == pytest.approx(x.hit.score, abs=1e-5)

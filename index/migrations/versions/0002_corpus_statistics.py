@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Text, primary_key=True),
         sa.Column("passages", sa.Integer, nullable=False),
         sa.Column("sentences", sa.Integer, nullable=False),
+        sa.Column("tokens", sa.Integer, nullable=False),
         sa.Column("vector_sum", sa.LargeBinary, nullable=False),
         sa.Column("terms", sa.Text, nullable=False),
         sa.Column("acronyms", sa.Text, nullable=False),

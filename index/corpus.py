@@ -722,16 +722,24 @@ class Corpus:
                 report.unchanged.extend(a.id for a, _ in chunked if a.id in same)
             else:
                 now, same = known, set()
+            todo = []
+            cursor = 0
+            for article, passages in chunked:
+                n = len(passages)
+                if article.id not in same:
+                    todo.append(
+                        (
+                            article,
+                            passages,
+                            passage_vecs[cursor : cursor + n],
+                            sentence_vecs[cursor : cursor + n],
+                        )
+                    )
+                cursor += n
+            if not todo:  # no commit, and no generation, for a batch that changes nothing
+                return
             with self.db.transaction() as txn:
-                cursor = 0
-                written = []
-                for article, passages in chunked:
-                    n = len(passages)
-                    vectors = passage_vecs[cursor : cursor + n]
-                    sentences = sentence_vecs[cursor : cursor + n]
-                    cursor += n
-                    if article.id in same:
-                        continue
+                for article, passages, vectors, sentences in todo:
                     statistics.remove(txn.conn, article.id)
                     rowids = self.db.put_article(txn.conn, article, passages, vectors, sentences)
                     self.db.log_change(txn, article.id)
@@ -742,10 +750,8 @@ class Corpus:
                         ArticleStatistics.of(passages, article_rows.tokens, vectors),
                     )
                     rows.append(article_rows)
-                    written.append((article, passages))
-            if written:
-                self._publish(txn.generation, [a.id for a, _ in written], rows)
-        for article, passages in written:
+            self._publish(txn.generation, [a.id for a, *_ in todo], rows)
+        for article, passages, *_ in todo:
             (report.updated if article.id in now else report.added).append(article.id)
             report.passages += len(passages)
         self._wake.set()

@@ -10,6 +10,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -40,11 +41,14 @@ def replicas(
         "QA_API_KEY": KEY,
         "QA_REFUSAL_THRESHOLD": "0.05",  # the fake embedder's scale
     }
-    servers: list[LiveServer] = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    # Both start at once on the empty store: each finds it new and ingests the bundled article.
+    with ThreadPoolExecutor(2) as pool:
+        starting = [pool.submit(LiveServer, tmp_path / n / "data", FAKE_QA, env) for n in "ab"]
+    servers = [s.result() for s in starting if s.exception() is None]
     try:
-        for name in ("a", "b"):
-            (tmp_path / name).mkdir()
-            servers.append(LiveServer(tmp_path / name / "data", FAKE_QA, env))
+        assert len(servers) == 2, [s.exception() for s in starting]
         yield servers
     finally:
         for server in servers:
@@ -88,6 +92,10 @@ def test_the_bundled_article_is_ingested_once_and_both_replicas_answer_alike(
     listed = [httpx.get(f"{s.url}/api/articles", timeout=10).json() for s in replicas]
     assert listed[0] == listed[1]
     assert len(listed[0]["articles"]) == 1
+    # One commit stored it: the replica that came second found it stored as it is.
+    ready = [httpx.get(f"{s.url}/readyz", timeout=10).json() for s in replicas]
+    assert [r["generation"] for r in ready] == [1, 1]
+    assert [r["milvus_behind"] for r in ready] == [0, 0]
     question = "What did the Chinese ambassador say about the attacks?"
     first, second = ask(a, question), ask(b, question)
     assert first["answer"] == second["answer"] and first["answer"]

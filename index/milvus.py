@@ -14,7 +14,7 @@ pymilvus is imported when a collection is opened, so the embedded FAISS default 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ Floats = npt.NDArray[np.float32]
 
 MAX_ID_CHARS = 1024
 MAX_TEXT_CHARS = 65_535
+# Articles per upsert and delete request.
+PUT_BATCH = 256
 # The collection property naming the database (``store_id`` in its meta table) it belongs to.
 OWNER = "cited_answers.store"
 
@@ -209,20 +211,20 @@ class MilvusCollection:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def put(self, article_id: str, rows: Sequence[MilvusRow]) -> None:
-        """Make the collection hold exactly these passages of the article: upserted by row id,
-        and any other passage of the article deleted. Repeating it changes nothing."""
-        if rows:
-            self._call("upsert passages", "upsert", self.name, [r.as_dict() for r in rows])
-        keep = ", ".join(str(r.rowid) for r in rows)
-        condition = f"article_id == {quoted(article_id)}"
-        if keep:
-            condition += f" and id not in [{keep}]"
-        self._call("delete passages", "delete", self.name, filter=condition)
-
-    def remove(self, article_id: str) -> None:
-        """Delete every passage of the article (nothing when it has none)."""
-        self.put(article_id, [])
+    def put(self, articles: Mapping[str, Sequence[MilvusRow]]) -> None:
+        """Make the collection hold exactly these passages of these articles (none: the article
+        is gone): upserted by row id, then every other passage of the articles deleted, a batch
+        of articles per request. Repeating it changes nothing."""
+        ids = list(articles)
+        for i in range(0, len(ids), PUT_BATCH):
+            chunk = ids[i : i + PUT_BATCH]
+            rows = [r.as_dict() for a in chunk for r in articles[a]]
+            if rows:
+                self._call("upsert passages", "upsert", self.name, rows)
+            condition = f"article_id in [{', '.join(quoted(a) for a in chunk)}]"
+            if rows:
+                condition += f" and id not in [{', '.join(str(r['id']) for r in rows)}]"
+            self._call("delete passages", "delete", self.name, filter=condition)
 
     def drop(self) -> None:
         """Delete the collection."""

@@ -57,6 +57,7 @@ Ids = npt.NDArray[np.int64]
 WATERMARK = "milvus_generation"
 STORE_ID = "store_id"
 CACHE_PASSAGES = 100_000
+SYNC_BATCH = 256  # articles read from the database and put into Milvus at a time
 
 
 @dataclass(frozen=True)
@@ -407,22 +408,17 @@ class MilvusCorpus(Corpus):
             else:
                 changed = self.db.changed_since(since)
                 replace_all = False
-            stored = {s.article.id: s for s in self.db.load_articles(self.dimension, changed)}
         if replace_all and since == 0 and self.collection.count():
             log.info("Milvus holds passages of an unknown generation; putting every article")
-        for article_id in changed:
-            found = stored.get(article_id)
-            if found is None:
-                self.collection.remove(article_id)
-            else:
-                rows = self._rows(
-                    found.article,
-                    found.rowids,
-                    found.passages,
-                    found.vectors,
-                    found.sentence_vectors,
-                )
-                self.collection.put(article_id, self._milvus_rows(rows))
+        for i in range(0, len(changed), SYNC_BATCH):  # a batch of vectors in memory at a time
+            chunk = changed[i : i + SYNC_BATCH]
+            stored = {s.article.id: s for s in self.db.load_articles(self.dimension, chunk)}
+            self.collection.put(
+                {
+                    a: self._milvus_rows(self._stored_rows(stored[a])) if a in stored else []
+                    for a in chunk
+                }
+            )
         self.db.set_meta(WATERMARK, str(generation))
         if changed:
             log.info("Milvus brought up to generation %d (%d articles)", generation, len(changed))
@@ -463,12 +459,9 @@ class MilvusCorpus(Corpus):
                 self._sync()
             else:
                 written = {r.article.id: r for r in rows}
-                for article_id in changed:
-                    found = written.get(article_id)
-                    if found is None:
-                        self.collection.remove(article_id)
-                    else:
-                        self.collection.put(article_id, self._milvus_rows(found))
+                self.collection.put(
+                    {a: self._milvus_rows(written[a]) if a in written else [] for a in changed}
+                )
                 self.db.set_meta(WATERMARK, str(generation))
         except MilvusError as exc:
             raise MilvusError(

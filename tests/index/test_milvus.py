@@ -3,7 +3,7 @@ filters as expressions, and a write interrupted between the database and Milvus 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -170,10 +170,10 @@ class FailingCollection(MilvusCollection):
 
     fail = True
 
-    def put(self, article_id: str, rows: list[MilvusRow]) -> None:  # type: ignore[override]
+    def put(self, articles: Mapping[str, Sequence[MilvusRow]]) -> None:
         if self.fail:
             raise MilvusError("stopped between the database commit and the Milvus put")
-        super().put(article_id, rows)
+        super().put(articles)
 
 
 def test_a_write_that_stopped_after_the_database_commit_is_repaired_from_the_change_log(

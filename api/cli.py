@@ -1036,7 +1036,7 @@ def migrate(source: Path) -> None:
     finally:
         origin.close()
         target.close()
-    click.echo(f"articles: {report.summary()}")
+    click.echo(f"articles: {report.summary('copied with their vectors')}")
     conversations = source / CONVERSATIONS_FILE
     if conversations.exists():
         old = ConversationStore(conversations)

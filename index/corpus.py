@@ -120,13 +120,13 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     passages: int = 0
 
-    def summary(self) -> str:
-        """One line: added, updated, unchanged, failed."""
+    def summary(self, done: str = "embedded") -> str:
+        """One line: added, updated, unchanged, failed (and how many passages were ``done``)."""
         line = (
             f"added {len(self.added)}, updated {len(self.updated)}, "
             f"unchanged {len(self.unchanged)}, failed {len(self.failed)}"
         )
-        return line + (f" ({self.passages} passages embedded)" if self.passages else "")
+        return line + (f" ({self.passages} passages {done})" if self.passages else "")
 
 
 class Corpus:

@@ -17,6 +17,7 @@ from index.embed import Embedder
 from index.models import Article
 from tests.engines import database_url, postgres, postgres_url  # noqa: F401  (fixtures)
 from tests.fakes import FakeEmbedder
+from tests.milvus_server import milvus_collection, milvus_server  # noqa: F401  (fixtures)
 
 SEED = (
     Path(__file__).parents[1]

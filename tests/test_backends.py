@@ -14,7 +14,6 @@ from index.embed import Embedder
 from qa.models import Answer
 from tests.milvus_server import MilvusServer
 
-pytest_plugins = ["tests.milvus_server"]
 pytestmark = pytest.mark.slow
 
 QUESTIONS = [

@@ -20,7 +20,6 @@ from tests.engines import PostgresServer
 from tests.live import FAKE_QA, LiveServer
 from tests.milvus_server import MilvusServer
 
-pytest_plugins = ["tests.milvus_server"]
 pytestmark = pytest.mark.slow
 
 KEY = "replica-test-key"

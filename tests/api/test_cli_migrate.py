@@ -18,8 +18,6 @@ from tests.engines import PostgresServer
 from tests.fakes import FakeEmbedder
 from tests.milvus_server import MilvusServer
 
-pytest_plugins = ["tests.milvus_server"]
-
 
 def test_migrate_copies_articles_vectors_settings_and_conversations(
     tmp_path: Path, postgres: PostgresServer, milvus_server: MilvusServer, milvus_collection: str

@@ -23,8 +23,6 @@ from tests.conftest import FIVE_ARTICLES, SEED
 from tests.fakes import FakeEmbedder
 from tests.milvus_server import MilvusServer, free_port
 
-pytest_plugins = ["tests.milvus_server"]
-
 QUESTIONS = [
     "What did the Chinese ambassador say about the attacks?",
     "Who protects Chinese workers in Pakistan?",

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from index.text import tokenize
+
 # An acronym in brackets: two to twelve characters, a capital first and at least two in all.
 _BRACKETED = re.compile(r"\(\s*([A-Z][A-Za-z&.-]{1,11})\s*\)")
 _BEFORE_BRACKET = re.compile(r"\b([A-Z][A-Za-z&.-]{1,11})\s*\(([^()]+)\)")
@@ -65,3 +67,16 @@ def definitions(text: str) -> Iterator[Definition]:
         capitalised = [w for w in _WORD.findall(match.group(2)) if not w.islower()]
         if initials(capitalised) == letters(acronym):
             yield Definition(acronym, match.start(2), match.end(2))
+
+
+def defined_tokens(text: str) -> dict[str, tuple[str, ...]]:
+    """The acronyms ``text`` spells out as index tokens: acronym token → its expansion's tokens
+    ("cpec" → ("china", "pakistan", "econom", "corridor")); a later definition of the same
+    acronym wins."""
+    found: dict[str, tuple[str, ...]] = {}
+    for definition in definitions(text):
+        acronym = tokenize(definition.acronym)
+        expansion = tuple(tokenize(text[definition.start : definition.end]))
+        if len(acronym) == 1 and len(expansion) > 1:
+            found[acronym[0]] = expansion
+    return found

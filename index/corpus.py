@@ -67,7 +67,7 @@ from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
 from index.sources import check_article
 from index.statistics import ArticleStatistics
-from index.store import Database, StoredArticle, content_hash, sqlite_url
+from index.store import Database, StoredArticle, Transaction, content_hash, sqlite_url
 from index.text import tokenize
 from index.vectors import atomic_write_bytes, remove_stale_temporaries
 from index.view import CorpusView
@@ -355,14 +355,35 @@ class Corpus:
         tokens = [self._tokens(meta, p) for p in passages]
         return ArticleRows(meta, rowids, passages, vectors, sentence_vectors, tokens)
 
+    def _stored_rows(self, stored: StoredArticle) -> ArticleRows:
+        """A stored article as a segment takes it."""
+        return self._rows(
+            stored.article, stored.rowids, stored.passages, stored.vectors, stored.sentence_vectors
+        )
+
+    def _store(
+        self,
+        txn: Transaction,
+        article: Article,
+        passages: Sequence[Passage],
+        vectors: Vectors,
+        sentence_vectors: Sequence[Vectors],
+    ) -> ArticleRows:
+        """Write one article in the transaction: its rows, its change-log entry and its
+        statistics (the stored version's taken out first); returns it as a segment takes it."""
+        statistics.remove(txn.conn, article.id)
+        rowids = self.db.put_article(txn.conn, article, passages, vectors, sentence_vectors)
+        self.db.log_change(txn, article.id)
+        rows = self._rows(article, rowids, passages, vectors, sentence_vectors)
+        stats = ArticleStatistics.of(passages, rows.tokens, vectors)
+        statistics.add(txn.conn, article.id, stats)
+        return rows
+
     def _segment(self, stored: Sequence[StoredArticle], *, whole: bool = False) -> Segment:
         """A segment of stored articles, in the order given; ``whole`` for one read at open
         (it may be the corpus, so large enough for an approximate index), else a small one of
         recent changes, searched exactly."""
-        rows = [
-            self._rows(s.article, s.rowids, s.passages, s.vectors, s.sentence_vectors)
-            for s in stored
-        ]
+        rows = [self._stored_rows(s) for s in stored]
         exact_below = self.config.exact_below if whole else None
         return Segment.build(rows, self.dimension, exact_below=exact_below)
 
@@ -711,7 +732,6 @@ class Corpus:
                 shift = len(config.indexed_text(a, p)) - len(p.text) - p.start
                 spans.append([(s.start + shift, s.end + shift) for s in p.sentences])
         passage_vecs, sentence_vecs = embed_with_sentences(embedder, texts, spans)
-        rows: list[ArticleRows] = []
         with self._exclusive():
             self._catch_up()
             if not rewrite:
@@ -739,17 +759,7 @@ class Corpus:
             if not todo:  # no commit, and no generation, for a batch that changes nothing
                 return
             with self.db.transaction() as txn:
-                for article, passages, vectors, sentences in todo:
-                    statistics.remove(txn.conn, article.id)
-                    rowids = self.db.put_article(txn.conn, article, passages, vectors, sentences)
-                    self.db.log_change(txn, article.id)
-                    article_rows = self._rows(article, rowids, passages, vectors, sentences)
-                    statistics.add(
-                        txn.conn,
-                        article.id,
-                        ArticleStatistics.of(passages, article_rows.tokens, vectors),
-                    )
-                    rows.append(article_rows)
+                rows = [self._store(txn, *item) for item in todo]
             self._publish(txn.generation, [a.id for a, *_ in todo], rows)
         for article, passages, *_ in todo:
             (report.updated if article.id in now else report.added).append(article.id)
@@ -785,27 +795,19 @@ class Corpus:
         with self._exclusive():
             self._catch_up()
             known = self.db.article_hashes(s.article.id for s in stored)
-            rows: list[ArticleRows] = []
+            todo = [s for s in stored if known.get(s.article.id) != content_hash(s.article)]
+            report.unchanged.extend(s.article.id for s in stored if s not in todo)
+            if not todo:  # no commit, and no generation, when nothing changes
+                return
             with self.db.transaction() as txn:
-                for s in stored:
-                    if known.get(s.article.id) == content_hash(s.article):
-                        report.unchanged.append(s.article.id)
-                        continue
-                    statistics.remove(txn.conn, s.article.id)
-                    rowids = self.db.put_article(
-                        txn.conn, s.article, s.passages, s.vectors, s.sentence_vectors
-                    )
-                    self.db.log_change(txn, s.article.id)
-                    article_rows = self._rows(
-                        s.article, rowids, s.passages, s.vectors, s.sentence_vectors
-                    )
-                    stats = ArticleStatistics.of(s.passages, article_rows.tokens, s.vectors)
-                    statistics.add(txn.conn, s.article.id, stats)
-                    rows.append(article_rows)
-                    (report.updated if s.article.id in known else report.added).append(s.article.id)
-                    report.passages += len(s.passages)
-            if rows:
-                self._publish(txn.generation, [r.article.id for r in rows], rows)
+                rows = [
+                    self._store(txn, s.article, s.passages, s.vectors, s.sentence_vectors)
+                    for s in todo
+                ]
+            self._publish(txn.generation, [s.article.id for s in todo], rows)
+        for s in todo:
+            (report.updated if s.article.id in known else report.added).append(s.article.id)
+            report.passages += len(s.passages)
         self._wake.set()
 
     def rebuild(self) -> Snapshot:

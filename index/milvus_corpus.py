@@ -20,7 +20,6 @@ that repeats a write is harmless.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -48,7 +47,12 @@ from index.models import Article, Passage, Where, published_day
 from index.segment import ArticleRows
 from index.snapshot import Candidates, Expansions, expand_acronyms, expansions_of
 from index.statistics import ArticleStatistics
-from index.store import Database, StoredArticle, StoredPassage, articles_table
+from index.store import (
+    Database,
+    StoredPassage,
+    article_from_row,
+    articles_table,
+)
 from index.text import tokenize
 
 log = logging.getLogger(__name__)
@@ -256,20 +260,7 @@ class MilvusView:
         joined = query.join(stats, stats.c.article_id == articles_table.c.id)
         with self._db.engine.connect() as conn:
             rows = conn.execute(joined).mappings().all()
-        out = []
-        for row in rows:
-            article = Article(
-                id=row["id"],
-                title=row["title"],
-                text="",
-                extra=json.loads(row["extra"]),
-                **{
-                    f: row[f]
-                    for f in ("author", "outlet", "section", "standfirst", "url", "published")
-                },
-            )
-            out.append((article, int(row["passages"])))
-        return out
+        return [(article_from_row(row, with_text=False), int(row["passages"])) for row in rows]
 
     def _select(self) -> Any:
         columns = [c for c in articles_table.c if c.name not in ("text", "content_hash")]
@@ -423,11 +414,6 @@ class MilvusCorpus(Corpus):
         if changed:
             log.info("Milvus brought up to generation %d (%d articles)", generation, len(changed))
         return len(changed)
-
-    def _stored_rows(self, stored: StoredArticle) -> ArticleRows:
-        return self._rows(
-            stored.article, stored.rowids, stored.passages, stored.vectors, stored.sentence_vectors
-        )
 
     def _milvus_rows(self, rows: ArticleRows) -> list[MilvusRow]:
         article = rows.article

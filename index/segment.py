@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.acronyms import definitions
+from index.acronyms import defined_tokens
 from index.lexical import LexicalSegment
 from index.models import Article, Passage, published_day
 from index.text import tokenize
@@ -124,11 +124,9 @@ class Segment:
         the expansion's tokens ("cpec" → ("china", "pakistan", "econom", "corridor"))."""
         found: dict[str, dict[str, tuple[str, ...]]] = {}
         for passage in self.passages:
-            for definition in definitions(passage.text):
-                acronym = tokenize(definition.acronym)
-                expansion = tuple(tokenize(passage.text[definition.start : definition.end]))
-                if len(acronym) == 1 and len(expansion) > 1:
-                    found.setdefault(passage.article_id, {})[acronym[0]] = expansion
+            defined = defined_tokens(passage.text)
+            if defined:
+                found.setdefault(passage.article_id, {}).update(defined)
         return found
 
     @cached_property

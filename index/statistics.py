@@ -20,10 +20,9 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from index.acronyms import definitions
+from index.acronyms import defined_tokens
 from index.models import Passage
-from index.store import Database, articles_table, meta_table
-from index.text import tokenize
+from index.store import Database, articles_table, meta_table, upsert_meta
 
 Sum = npt.NDArray[np.float64]
 
@@ -76,11 +75,7 @@ class ArticleStatistics:
             terms.update(set(words))
         acronyms: dict[str, tuple[str, ...]] = {}
         for passage in passages:
-            for definition in definitions(passage.text):
-                acronym = tokenize(definition.acronym)
-                expansion = tuple(tokenize(passage.text[definition.start : definition.end]))
-                if len(acronym) == 1 and len(expansion) > 1:
-                    acronyms[acronym[0]] = expansion
+            acronyms.update(defined_tokens(passage.text))
         return cls(
             passages=len(passages),
             sentences=sum(len(p.sentences) for p in passages),
@@ -107,21 +102,14 @@ def _meta(conn: Connection, key: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    updated = conn.execute(
-        sa.update(meta_table).where(meta_table.c.key == key).values(value=value)
-    ).rowcount
-    if not updated:
-        conn.execute(sa.insert(meta_table).values(key=key, value=value))
-
-
 def _add_totals(conn: Connection, sign: int, stats: ArticleStatistics) -> None:
     amounts = (1, stats.passages, stats.sentences, stats.tokens)
     for key, amount in zip(TOTALS, amounts, strict=True):
-        _set_meta(conn, key, str(int(_meta(conn, key) or 0) + sign * amount))
+        upsert_meta(conn, key, str(int(_meta(conn, key) or 0) + sign * amount), replace=True)
     stored = _meta(conn, VECTOR_SUM)
     total = np.asarray(json.loads(stored), dtype=np.float64) if stored else 0.0
-    _set_meta(conn, VECTOR_SUM, json.dumps((total + sign * stats.vector_sum).tolist()))
+    summed = json.dumps((total + sign * stats.vector_sum).tolist())
+    upsert_meta(conn, VECTOR_SUM, summed, replace=True)
 
 
 def remove(conn: Connection, article_id: str) -> None:
@@ -205,7 +193,7 @@ def ready(db: Database) -> bool:
 
 def mark_ready(conn: Connection) -> None:
     """Record that the statistics cover every stored article."""
-    _set_meta(conn, READY, "1")
+    upsert_meta(conn, READY, "1", replace=True)
 
 
 def totals(db: Database) -> Totals:

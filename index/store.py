@@ -28,7 +28,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
 from index.models import Article, Entity, Passage, Span
 
-__all__ = ["Database", "StoredArticle", "StoredPassage", "Transaction", "sqlite_url"]
+__all__ = [
+    "Database",
+    "StoredArticle",
+    "StoredPassage",
+    "Transaction",
+    "article_from_row",
+    "sqlite_url",
+    "upsert_meta",
+]
 
 Vectors = npt.NDArray[np.float32]
 
@@ -173,7 +181,7 @@ class Database:
         its own generation.
         """
         with write_connection(self.engine) as conn, conn.begin():
-            _upsert_meta(conn, "generation", "0", replace=False)
+            upsert_meta(conn, "generation", "0", replace=False)
             value = conn.execute(
                 sa.select(meta_table.c.value)
                 .where(meta_table.c.key == "generation")
@@ -241,7 +249,7 @@ class Database:
     def set_meta(self, key: str, value: str) -> None:
         """Set a metadata value (outside any generation bump)."""
         with write_connection(self.engine) as conn, conn.begin():
-            _upsert_meta(conn, key, value, replace=True)
+            upsert_meta(conn, key, value, replace=True)
 
     def settings(self) -> dict[str, str]:
         """The values higher layers stored with the index (``Corpus.store_setting``), by key."""
@@ -387,7 +395,7 @@ class Database:
                 .mappings()
                 .first()
             )
-        return None if row is None else _article(row, with_text=True)
+        return None if row is None else article_from_row(row, with_text=True)
 
     def load_articles(
         self,
@@ -434,7 +442,8 @@ class Database:
                 .all()
             )
             found = {
-                str(r["id"]): _article(r, with_text=True) for r in conn.execute(aquery).mappings()
+                str(r["id"]): article_from_row(r, with_text=True)
+                for r in conn.execute(aquery).mappings()
             }
         by_passage: dict[int, list[RowMapping]] = {}
         for r in srow:
@@ -494,7 +503,7 @@ class Database:
                         articles_table.c.id.in_(article_ids[i : i + _BATCH])
                     )
                 ).mappings():
-                    found[str(r["id"])] = _article(r, with_text=True)
+                    found[str(r["id"])] = article_from_row(r, with_text=True)
         out = {}
         for rowid in wanted:
             row = prows.get(rowid)
@@ -523,7 +532,7 @@ _PASSAGE_COLUMNS = (
 )
 
 
-def _upsert_meta(conn: Connection, key: str, value: str, *, replace: bool) -> None:
+def upsert_meta(conn: Connection, key: str, value: str, *, replace: bool) -> None:
     """Insert a metadata value; when the key is there, replace it or (``replace=False``) keep it."""
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(meta_table).values(key=key, value=value)
@@ -541,7 +550,8 @@ def _upsert_meta(conn: Connection, key: str, value: str, *, replace: bool) -> No
     )
 
 
-def _article(row: RowMapping, with_text: bool) -> Article:
+def article_from_row(row: RowMapping, with_text: bool) -> Article:
+    """An article from its row of the articles table (text left empty unless ``with_text``)."""
     return Article(
         id=row["id"],
         title=row["title"],

@@ -62,6 +62,7 @@ def test_migrate_copies_articles_vectors_settings_and_conversations(
         expected = [h.passage.id for h in retriever.search(before.snapshot, query, 3)]
         assert [h.passage.id for h in retriever.search(after.snapshot, query, 3)] == expected
     assert after.stored_setting("refusal") == '{"calibrated": true}'
+    assert after.db.generation == 1  # one batch copied; the second run committed nothing
     assert after.collection.count() == before.snapshot.passage_count
     turns = ConversationStore(url)
     assert [t.turn.question for t in turns.turns("c1")] == ["Where did the volcano erupt?"]

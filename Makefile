@@ -37,7 +37,7 @@ test: install chromium postgresql
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check index qa api tests
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 # Our index beside txtai's Embeddings on SciFact (minutes per side); niced, as the machine is shared.

@@ -20,11 +20,11 @@ from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimit
 from api.observability import Metrics, RequestLogMiddleware
 from api.routes import articles, ask, conversations, health
 from api.security import SecurityHeadersMiddleware, mount_docs
-from api.services import Services, build_services
-from api.settings import Settings, get_settings
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
 from qa.errors import QuestionError
+from service.services import Services, build_services
+from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"

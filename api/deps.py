@@ -12,7 +12,7 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from api.limits import WorkLimiter
 from api.observability import Metrics
-from api.services import Services
+from service.services import Services
 
 
 async def get_services(request: Request) -> Services:

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.services import build_services
-from api.settings import Settings
 from index.corpus import Corpus
 from index.embed import Embedder
 from index.models import Article
+from service.services import build_services
+from service.settings import Settings
 from tests.engines import database_url, postgres, postgres_url  # noqa: F401  (fixtures)
 from tests.fakes import FakeEmbedder
 from tests.milvus_server import milvus_collection, milvus_server  # noqa: F401  (fixtures)

@@ -20,7 +20,7 @@ def _python(code: str) -> list[str]:
     return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {code}"]
 
 
-QA = _python("from api.cli import main; main()")
+QA = _python("from cli.main import main; main()")
 # `qa` with the fake embedder, which waits FAKE_EMBED_SECONDS on every call.
 FAKE_QA = _python("from tests.live import fake_qa; fake_qa()")
 
@@ -28,15 +28,15 @@ FAKE_QA = _python("from tests.live import fake_qa; fake_qa()")
 def fake_qa() -> None:
     """Run the ``qa`` command line with the fake embedder in place of the model: ``qa serve``
     itself (uvicorn, its graceful shutdown, the lifespan), only faster to start."""
-    import api.cli
+    import cli.main
     from tests.fakes import SlowFakeEmbedder
 
     seconds = float(os.environ.get("FAKE_EMBED_SECONDS", "0"))
-    build = api.cli.build_services
-    api.cli.build_services = lambda settings, **options: build(  # type: ignore[assignment]
+    build = cli.main.build_services
+    cli.main.build_services = lambda settings, **options: build(  # type: ignore[assignment]
         settings, **{**options, "embedder": SlowFakeEmbedder(seconds)}
     )
-    api.cli.main()
+    cli.main.main()
 
 
 def committed_articles(data_dir: Path) -> int:

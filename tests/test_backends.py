@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from api.services import build_services
-from api.settings import Settings
 from index.embed import Embedder
 from qa.models import Answer
+from service.services import build_services
+from service.settings import Settings
 from tests.milvus_server import MilvusServer
 
 pytestmark = pytest.mark.slow

@@ -1,8 +1,8 @@
 """docker-compose.yml and deploy/nginx.conf agree with each other and with the service's settings.
 
 No container runs here: the files are read as Compose and nginx would read them, and checked
-against ``api.settings.Settings`` (the field names come from the class, so a variable the compose
-file sets and the settings do not know fails here, not silently at run time).
+against ``service.settings.Settings`` (the field names come from the class, so a variable the
+compose file sets and the settings do not know fails here, not silently at run time).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from api.settings import Settings
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -209,7 +209,7 @@ def test_every_qa_variable_names_a_settings_field(api_environment: dict[str, str
         for key in api_environment
         if key.startswith(prefix) and key.removeprefix(prefix).lower() not in Settings.model_fields
     ]
-    assert unknown == [], f"not fields of api.settings.Settings: {unknown}"
+    assert unknown == [], f"not fields of service.settings.Settings: {unknown}"
 
 
 def test_the_qa_variables_validate_as_settings(api_environment: dict[str, str]) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
 from index.corpus import MANIFEST_FILE
 from tests.conftest import write_beir
 from tests.live import LiveServer

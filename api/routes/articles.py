@@ -22,11 +22,11 @@ from api.schemas import (
     WriteResult,
     errors,
 )
-from api.services import Services
 from index.corpus import IngestReport
 from index.errors import InvalidArticleError
 from index.models import Article
 from index.sources import SourceError, article_from_record, decode_text, read_bytes, read_jsonl
+from service.services import Services
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], responses=API_ERRORS)
 

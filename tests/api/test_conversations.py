@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from api.cli import cli
-from api.settings import Settings
+from cli.main import cli
+from service.settings import Settings
 from tests.conftest import make_client
 from tests.fakes import FakeEmbedder
 

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.python import asgi
 
 from api.app import create_app
-from api.services import build_services
-from api.settings import Settings
+from service.services import build_services
+from service.settings import Settings
 from tests.fakes import FakeEmbedder
 
 KEY = "fuzz-key"

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from api.limits import BodyLimitMiddleware, Busy, WorkLimiter
-from api.settings import Settings
+from service.settings import Settings
 from tests.conftest import make_client
 from tests.fakes import FakeEmbedder
 

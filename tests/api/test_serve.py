@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import Settings
 from index.chunk import chunk_article
 from index.models import Article
+from service.settings import Settings
 from tests.live import FAKE_QA, LiveServer, committed_articles
 
 pytestmark = pytest.mark.slow

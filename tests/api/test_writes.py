@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.settings import Settings
+from service.settings import Settings
 from tests.conftest import make_client
 from tests.fakes import FakeEmbedder
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from api.services import load_embedder
-from api.settings import Settings
 from index.background import Loading, ModelLoadError
 from index.corpus import MANIFEST_FILE, Corpus
 from index.embed import DeferredEmbedder, Embedder, SplitEmbedder
+from service.services import load_embedder
+from service.settings import Settings
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = [

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
+from evaluation.datasets import load_gold
 from index.corpus import Corpus
 from qa.answer import Answerer
 from qa.conversation.feedback import feedback_cases
 from qa.conversation.store import ConversationStore
 from qa.conversation.turn import ConversationTurn, ask_in_conversation
-from qa.datasets import load_gold
 from qa.refusal import RefusalModel
 from qa.retrieve import Retriever
 from tests.conftest import SEED

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.writes import KEY, server
+from evaluation.runs import load_dataset
 from index.clean import normalise_text
-from qa.benchmark import KEY, server
-from qa.evaluation import load_dataset
 
 KINDS = ("ask", "search", "add", "replace", "delete")
 WRITES = frozenset({"add", "replace", "delete"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
 
 
 def test_bench_peer_help_names_what_it_measures_and_how_to_install_the_peer() -> None:

@@ -12,7 +12,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ARTICLE = "/work/shared/corpus/diplomat-china-pakistan-ties-under-pressure.txt"
+ARTICLE = os.path.join(HERE, "..", "..", "..", "index", "default_corpus", "diplomat-china-pakistan-ties-under-pressure.txt")
 QA_FILE = os.path.join(HERE, "diplomat.jsonl")
 FU_FILE = os.path.join(HERE, "diplomat_followups.jsonl")
 SQ_FILE = os.path.join(HERE, "squad_typed.json")

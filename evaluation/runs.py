@@ -1,26 +1,24 @@
 """``qa eval`` and ``qa calibrate``: ingest each evaluation dataset into its own data directory,
 then measure it through the same answerer the API answers with.
 
-The caller hands in an ``Opener``: given a dataset's name, it opens the answerer (retriever,
-picker and refusal model as configured) on that dataset's own data directory. The API's settings
-live above this floor, so the CLI builds it.
+An ``Opener`` (``answerer_opener``), given a dataset's name, opens the answerer the service
+would build (retriever, picker and refusal model as configured) on that dataset's own data
+directory.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.sources import default_corpus_dir
-from qa.answer import Answerer
-from qa.datasets import (
+from evaluation.datasets import (
     Dataset,
     EvalQuery,
     load_beir,
@@ -29,7 +27,7 @@ from qa.datasets import (
     load_recency,
     load_squad,
 )
-from qa.evaluate import (
+from evaluation.metrics import (
     AnswerScores,
     DiversityScores,
     Evaluator,
@@ -40,12 +38,46 @@ from qa.evaluate import (
     query_kind,
     refusal,
 )
+from index.embed import Embedder
+from index.sources import default_corpus_dir
+from qa.answer import Answerer
 from qa.refusal import RefusalModel, fit_refusal
 from qa.retrieve import Method
+from service.services import build_services
+from service.settings import Settings
 
-EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
+# The evaluation sets, each with its source and licence (data/*/README.md or SOURCE.md).
+EVAL_DIR = Path(__file__).resolve().parent / "data"
 # A dataset's name -> the answerer on that dataset's own data directory, closed on exit.
 Opener = Callable[[str], AbstractContextManager[Answerer]]
+
+
+def answerer_opener(settings: Settings, embedder: Embedder) -> Opener:
+    """Opens the configured answerer on ``settings.data_dir/<dataset>/<index settings>``, with
+    no bundled article: one data directory per dataset and index configuration, so runs that
+    compare configurations each keep their ingested copy."""
+    config = f"c{settings.max_chars}-m{settings.min_chars}-t{int(settings.title_context)}"
+
+    @contextmanager
+    def open_answerer(name: str) -> Iterator[Answerer]:
+        # Each dataset's corpus in SQLite files of its own, even when the service shares a
+        # database: datasets and configurations must not meet in one.
+        update = {
+            "data_dir": settings.data_dir / name / config,
+            "ingest_default_corpus": False,
+            "database_url": None,
+            # and, on Milvus, in a collection of its own
+            "milvus_collection": re.sub(r"\W", "_", f"eval_{name}_{config}"),
+        }
+        services = build_services(settings.model_copy(update=update), embedder=embedder)
+        try:
+            yield services.answerer
+        finally:
+            services.close()
+
+    return open_answerer
+
+
 DATASETS = {
     "gold": lambda: load_gold(EVAL_DIR / "gold" / "diplomat.jsonl", default_corpus_dir()),
     "squad": lambda: load_squad(EVAL_DIR / "squad2-dev" / "dev-v2.0.json"),

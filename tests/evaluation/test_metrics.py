@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import Corpus
-from qa.answer import Answerer
-from qa.datasets import (
+from evaluation.datasets import (
     Conversation,
     Dataset,
     EvalQuery,
@@ -18,7 +16,10 @@ from qa.datasets import (
     load_recency,
     load_squad,
 )
-from qa.evaluate import Evaluator, followup_recall, ndcg, recall, reciprocal_rank, refusal
+from evaluation.metrics import Evaluator, followup_recall, ndcg, recall, reciprocal_rank, refusal
+from evaluation.runs import EVAL_DIR
+from index.corpus import Corpus
+from qa.answer import Answerer
 from qa.refusal import RefusalModel
 from qa.retrieve import Retriever
 from tests.conftest import FIVE_ARTICLES, SEED, write_beir
@@ -96,7 +97,7 @@ def test_load_squad(tmp_path: Path) -> None:
 
 
 def test_load_gold_reads_the_bundled_set() -> None:
-    gold = Path(__file__).parents[2] / "eval" / "gold" / "diplomat.jsonl"
+    gold = EVAL_DIR / "gold" / "diplomat.jsonl"
     data = load_gold(gold, SEED)
     answerable = [q for q in data.queries if q.answerable]
     assert len(answerable) >= 40 and len(data.queries) - len(answerable) >= 15
@@ -106,7 +107,7 @@ def test_load_gold_reads_the_bundled_set() -> None:
 
 
 def test_load_recency_reads_stories_told_twice() -> None:
-    data = load_recency(Path(__file__).parents[2] / "eval" / "recency")
+    data = load_recency(EVAL_DIR / "recency")
     texts = {a.id: a.text for a in data.articles}
     dates = {a.id: a.published for a in data.articles}
     assert data.kind == "recency" and len(data.queries) >= 30
@@ -179,7 +180,7 @@ def test_followup_recall_reads_each_turn_after_the_one_before(
 
 
 def test_span_scores_follow_squad() -> None:
-    from qa.evaluate import exact_match, token_f1
+    from evaluation.metrics import exact_match, token_f1
 
     assert exact_match("the Jiang Zaidong", "Jiang Zaidong.")
     assert not exact_match("Jiang", "Jiang Zaidong")

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluation.datasets import EvalQuery, load_beir
+from evaluation.metrics import ndcg, recall
 from index.chunk import chunk_article
 from index.corpus import Corpus, IndexConfig
 from index.embed import Embedder, Vectors
 from index.models import Article
 from index.view import CorpusView
-from qa.datasets import EvalQuery, load_beir
-from qa.evaluate import ndcg, recall
 from qa.retrieve import Method, Retriever, article_ranking
 
 PEER_INSTALL = "pip install -e '.[peer]' (or `make bench-peer`)"

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from evaluation.datasets import Conversation, Dataset, EvalQuery
 from qa.answer import Answerer
 from qa.answertype import answer_type
 from qa.conversation.followup import resolve_followup
-from qa.datasets import Conversation, Dataset, EvalQuery
 from qa.retrieve import Method, article_ranking
 
 RECALL_KS = (1, 2, 3, 5, 10, 20, 50, 100)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from api.cli import cli
-from api.services import CONVERSATIONS_FILE
+from cli.main import cli
 from index.corpus import Corpus
 from index.milvus_corpus import MilvusCorpus
 from qa.conversation.store import ConversationStore, Turn
 from qa.retrieve import Retriever
+from service.services import CONVERSATIONS_FILE
 from tests.conftest import FIVE_ARTICLES
 from tests.engines import PostgresServer
 from tests.fakes import FakeEmbedder

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from api.services import build_services
-from api.settings import Settings
 from index.errors import CorruptIndexError, IndexMismatchError
 from qa.conversation.store import Turn
 from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY
+from service.services import build_services
+from service.settings import Settings
 from tests.fakes import FakeEmbedder
 
 

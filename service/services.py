@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from api.settings import Settings
 from index.background import Loading
 from index.corpus import DEFAULT_CORPUS_KEY, Corpus, IngestReport
 from index.embed import (
@@ -27,10 +23,10 @@ from index.sources import SourceError, default_corpus_dir, read_paths
 from index.vectors import set_threads
 from qa.answer import Answerer
 from qa.conversation.store import ConversationStore
-from qa.evaluation import Opener
 from qa.extract import SentencePicker
 from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
 from qa.retrieve import Retriever
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 CONVERSATIONS_FILE = "conversations.sqlite"
@@ -221,12 +217,7 @@ def build_services(
     retriever = settings_retriever(settings, embedder)
     picker = SentencePicker(recency_margin=settings.recency_margin)
     answerer = Answerer(corpus, retriever, picker, refusal_model(corpus, settings))
-    # With a database URL, the conversations' tables sit beside the index's in that database.
-    conversations = ConversationStore(
-        settings.database_url or settings.data_dir / CONVERSATIONS_FILE,
-        max_turns=settings.conversation_max_turns,
-        max_age_days=settings.conversation_max_age_days,
-    )
+    conversations = open_conversations(settings)
     return Services(
         settings=settings,
         embedder=embedder,
@@ -236,30 +227,15 @@ def build_services(
     )
 
 
-def answerer_opener(settings: Settings, embedder: Embedder) -> Opener:
-    """Opens the configured answerer on ``settings.data_dir/<dataset>/<index settings>``, with
-    no bundled article: one data directory per dataset and index configuration, so runs that
-    compare configurations each keep their ingested copy."""
-    config = f"c{settings.max_chars}-m{settings.min_chars}-t{int(settings.title_context)}"
-
-    @contextmanager
-    def open_answerer(name: str) -> Iterator[Answerer]:
-        # Each dataset's corpus in SQLite files of its own, even when the service shares a
-        # database: datasets and configurations must not meet in one.
-        update = {
-            "data_dir": settings.data_dir / name / config,
-            "ingest_default_corpus": False,
-            "database_url": None,
-            # and, on Milvus, in a collection of its own
-            "milvus_collection": re.sub(r"\W", "_", f"eval_{name}_{config}"),
-        }
-        services = build_services(settings.model_copy(update=update), embedder=embedder)
-        try:
-            yield services.answerer
-        finally:
-            services.close()
-
-    return open_answerer
+def open_conversations(settings: Settings) -> ConversationStore:
+    """The conversation store the settings name, with their limits on turns and age: the one
+    place a store is opened, for the service, feedback export and migrate alike."""
+    # With a database URL, the conversations' tables sit beside the index's in that database.
+    return ConversationStore(
+        settings.database_url or settings.data_dir / CONVERSATIONS_FILE,
+        max_turns=settings.conversation_max_turns,
+        max_age_days=settings.conversation_max_age_days,
+    )
 
 
 def article_list(corpus: Corpus) -> list[tuple[Article, int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
 from index.corpus import MANIFEST_FILE, Corpus
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api.cli import cli
+from cli.main import cli
 from index.corpus import Corpus
 from index.models import Article
 from tests.fakes import FakeEmbedder
@@ -54,7 +54,7 @@ def test_articles_json_escapes_them_and_keeps_the_values(tmp_path: Path) -> None
 def test_settings_that_do_not_validate_are_an_error_not_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "QA_RATE_LIMIT": "often", "QA_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "articles"],
+        [sys.executable, "-c", "from cli.main import main; main()", "articles"],
         env=env,
         capture_output=True,
         text=True,
@@ -85,7 +85,7 @@ def test_backend_settings_that_do_not_fit_are_an_error_naming_them(
     tmp_path: Path, env: dict[str, str], says: str
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "articles"],
+        [sys.executable, "-c", "from cli.main import main; main()", "articles"],
         env={**os.environ, "QA_DATA_DIR": str(tmp_path), **env},
         capture_output=True,
         text=True,

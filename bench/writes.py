@@ -70,7 +70,7 @@ def free_port() -> int:
 
 def _qa(*args: str) -> list[str]:
     """The command line running ``qa`` from the checkout that is the working directory."""
-    return [sys.executable, "-c", "from api.cli import main; main()", *args]
+    return [sys.executable, "-c", "from cli.main import main; main()", *args]
 
 
 def _env(checkout: Path, **extra: str) -> dict[str, str]:

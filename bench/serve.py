@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.load import Client, default_questions, percentile
+from bench.writes import KEY, read_articles, served
 from index.embed import Embedder
-from qa.benchmark import KEY, read_articles, served
-from qa.loadtest import Client, default_questions, percentile
 
 
 @dataclass(frozen=True)

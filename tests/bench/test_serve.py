@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa.benchmark import KEY
-from qa.servebench import Latencies, concurrent, ingest, peak_rss_mib, sequential
+from bench.serve import Latencies, concurrent, ingest, peak_rss_mib, sequential
+from bench.writes import KEY
 from tests.live import FAKE_QA, LiveServer
 
 pytestmark = pytest.mark.slow

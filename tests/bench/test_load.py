@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.loadtest import KINDS, read_back, run_load
+from bench.load import KINDS, read_back, run_load
 from tests.live import FAKE_QA, LiveServer
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import IndexConfig
-from index.models import Article
-from qa.datasets import EvalQuery, load_beir
-from qa.peer import (
+from bench.peer import (
     PeerReport,
     Row,
     TimedEmbedder,
@@ -25,6 +22,9 @@ from qa.peer import (
     quality,
     txtai_version,
 )
+from evaluation.datasets import EvalQuery, load_beir
+from index.corpus import IndexConfig
+from index.models import Article
 from qa.retrieve import Retriever
 from tests.conftest import write_beir
 from tests.fakes import FakeEmbedder

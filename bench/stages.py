@@ -6,8 +6,8 @@ median of each is printed with its share of the total. ``--cprofile`` adds the f
 took the most time of their own. The server's HTTP layer is left out: ``qa bench`` measures the
 whole request.
 
-The module also runs as a script (``python qa/stages.py``) and uses only calls that older
-versions of the service have too, so ``PYTHONPATH=<older checkout> python qa/stages.py``
+The module also runs as a script (``python bench/stages.py``) and uses only calls that older
+versions of the service have too, so ``PYTHONPATH=<older checkout> python bench/stages.py``
 profiles that version the same way.
 """
 
@@ -30,11 +30,11 @@ def profile(data_dir: Path, questions: Sequence[str], top: int = 0) -> Iterator[
     """Lines of the stage table for ``questions`` asked of the corpus in ``data_dir`` (the
     bundled article when new), then the ``top`` functions by own time if ``top``."""
     from api.schemas import AskResponse
-    from api.services import build_services
-    from api.settings import Settings
     from qa.answer import MIN_POOL
     from qa.conversation.store import Turn
     from qa.refusal import refusal_features
+    from service.services import build_services
+    from service.settings import Settings
 
     services = build_services(Settings(data_dir=data_dir))
     answerer, store = services.answerer, services.conversations
@@ -99,8 +99,8 @@ def _top(run: Callable[[], None], top: int) -> Iterator[str]:
 
 
 def main() -> None:
-    """``python qa/stages.py [DATA_DIR [N [TOP]]]``: profile N default questions."""
-    from qa.loadtest import default_questions
+    """``python bench/stages.py [DATA_DIR [N [TOP]]]``: profile N default questions."""
+    from bench.load import default_questions
 
     data_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("data")
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 300

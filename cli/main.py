@@ -1,0 +1,474 @@
+"""The ``qa`` command line: ingest articles, ask questions, serve the API and chat page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from api.schemas import AskResponse
+from cli.options import data_dir_option, settings_for
+from index.corpus import Corpus, IngestReport
+from index.embed import Embedder
+from index.errors import ArticleNotFoundError, CorpusError
+from index.models import Article
+from index.sources import SourceError, read_bytes, read_paths
+from qa.errors import QuestionError
+from service.services import (
+    article_list,
+    build_services,
+    load_embedder,
+    open_corpus,
+)
+from service.settings import Settings
+
+# What a terminal may act on rather than show: C0 and C1 control characters (ESC and CSI start
+# commands that clear the screen or set the window title), DEL, the bidirectional formatting
+# characters that make text read otherwise than it is stored, and lone surrogates (which no
+# encoder takes). Article fields are printed with these escaped.
+_FORMAT = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_FORMAT}]")
+_UNSAFE_MULTILINE = re.compile(rf"[\x00-\x08\x0b-\x1f{_FORMAT}]")  # keeps \t and \n
+_UNSAFE_IN_JSON = re.compile(rf"[{_FORMAT}]")  # JSON writers escape C0 characters themselves
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` with the characters a terminal would act on shown as escapes (``\\x1b``,
+    ``\\u202e``); with ``multiline`` (passage text), newlines and tabs are kept."""
+    return (_UNSAFE_MULTILINE if multiline else _UNSAFE).sub(_escaped, text)
+
+
+def _printable_json(text: str) -> str:
+    """JSON text with the characters a terminal would act on written as ``\\u`` escapes, which
+    read back as the same value (they can only stand inside strings)."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus:
+    """The corpus the settings name, for the model the settings name (without ``embedder``:
+    for the model that built it, as listing and deleting embed nothing)."""
+    return open_corpus(settings, embedder)
+
+
+@click.group()
+@click.version_option("0.1.0", prog_name="qa")
+def cli() -> None:
+    """Cited answers from news articles: ingest them, ask questions, serve the chat page.
+
+    \b
+    Example:
+        qa ingest my-articles/ feed.jsonl
+        qa ask "Who is China's ambassador to Pakistan?"
+        qa serve --port 8000
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _read_stdin() -> list[Article | SourceError]:
+    """An article (text, Markdown or HTML) or JSONL lines piped on standard input."""
+    data = sys.stdin.buffer.read()
+    head = data.lstrip()[:1]
+    name = "stdin.jsonl" if head == b"{" else "stdin.html" if head == b"<" else "stdin.txt"
+    return list(read_bytes(name, data))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@data_dir_option
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> None:
+    """Add articles from files, folders or standard input (-) to the corpus.
+
+    A .txt or .md file holds one article (title on the first line or heading, or a page copied
+    from a news site, whose chrome is removed); an .html page is reduced to its main content
+    and metadata. A .jsonl file holds one article per line:
+    {"id"?, "title", "text", "url"?, "author"?, "published"?, "source"?}. Folders are walked.
+    Articles already stored unchanged are skipped; changed ones are replaced. Ends with a
+    summary: added, updated, unchanged, failed (with reasons).
+
+    \b
+    Example:
+        qa ingest --data-dir data articles/ more.jsonl
+        cat feed.jsonl | qa ingest -
+    """
+    settings = settings_for(data_dir)
+    report = IngestReport()
+    articles: list[Article] = []
+    files = [p for p in paths if str(p) != "-"]
+    items = [*read_paths(files), *(_read_stdin() if len(files) < len(paths) else [])]
+    for item in items:
+        if isinstance(item, SourceError):
+            report.failed.append((item.source, item.reason))
+        else:
+            articles.append(item)
+    embedder = load_embedder(settings)
+    try:
+        corpus = _open_corpus(settings, embedder)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        corpus.add_articles(articles, embedder, progress=progress, report=report)
+    finally:
+        corpus.close()
+    for source, reason in report.failed:
+        click.echo(f"failed: {_printable(source)}: {_printable(reason)}", err=True)
+    click.echo(report.summary())
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("question")
+@data_dir_option
+@click.option("-k", "--top-k", default=5, show_default=True, help="Citations to show (1-50).")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as POST /api/ask.")
+def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None:
+    """Answer a question from the corpus, with numbered citations.
+
+    \b
+    Example:
+        qa ask "What did the Chinese ambassador say about the attacks?"
+        qa ask --json -k 3 "Who is China's ambassador to Pakistan?"
+    """
+    try:
+        services = build_services(settings_for(data_dir))
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        answer = services.answerer.ask(question, top_k)
+    except QuestionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        services.close()
+    response = AskResponse.of(answer, conversation_id="cli")
+    if as_json:
+        click.echo(_printable_json(response.model_dump_json(indent=2)))
+        return
+    if response.answered:
+        if response.answer_span is not None:
+            click.echo(_printable(response.answer_span.text))
+        click.echo(_printable(response.answer or "", multiline=True))
+    else:
+        click.echo("Not in the articles. Related reading:")
+    for c in response.citations:
+        byline = _printable(", ".join(x for x in (c.author, c.outlet) if x))
+        click.echo(f"\n[{c.rank}] {_printable(c.title)}" + (f" ({byline})" if byline else ""))
+        click.echo(f"    {_printable(c.article_id)} chars {c.start}-{c.end}, score {c.score:.3f}")
+        click.echo(f"    {_printable(c.text, multiline=True)}")
+
+
+@cli.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+def articles(data_dir: Path | None, as_json: bool) -> None:
+    """List the stored articles: id, passages, title, source.
+
+    \b
+    Example:
+        qa articles --data-dir data
+    """
+    settings = settings_for(data_dir)
+    try:
+        corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        for article, passages in article_list(corpus):
+            if as_json:
+                record = {
+                    "id": article.id,
+                    "title": article.title,
+                    "passages": passages,
+                    "source": article.outlet,
+                    "author": article.author,
+                    "published": article.published,
+                    "url": article.url,
+                }
+                click.echo(_printable_json(json.dumps(record, ensure_ascii=False)))
+            else:
+                source = f"  ({_printable(article.outlet)})" if article.outlet else ""
+                title = _printable(article.title)
+                click.echo(f"{_printable(article.id)}\t{passages}\t{title}{source}")
+    finally:
+        corpus.close()
+
+
+@cli.command()
+@click.argument("article_ids", nargs=-1, required=True)
+@data_dir_option
+def delete(article_ids: tuple[str, ...], data_dir: Path | None) -> None:
+    """Delete articles by id; they are never cited again.
+
+    \b
+    Example:
+        qa delete --data-dir data 4983 reef
+    """
+    settings = settings_for(data_dir)
+    try:
+        corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    missing = []
+    try:
+        for article_id in article_ids:
+            try:
+                corpus.delete_article(article_id)
+                click.echo(f"deleted {article_id}")
+            except ArticleNotFoundError:
+                missing.append(article_id)
+    finally:
+        corpus.close()
+    if missing:
+        raise click.ClickException(f"no article with id {', '.join(map(repr, missing))}")
+
+
+@cli.command()
+@data_dir_option
+@click.option(
+    "--embed",
+    is_flag=True,
+    help="Also re-chunk and re-embed every article with the current model and settings.",
+)
+def reindex(data_dir: Path | None, embed: bool) -> None:
+    """Rebuild the index of a data directory from its database, and write a new checkpoint.
+
+    The index (FAISS segments, BM25 postings, the checkpoint files) is rebuilt from the
+    articles, passages and vectors stored in the database, as opening does by itself when the
+    checkpoint is damaged. With --embed, every article is chunked and embedded again first,
+    batch by batch, while a server on the same directory keeps answering.
+
+    \b
+    Example:
+        qa reindex --data-dir data
+        qa reindex --data-dir data --embed
+    """
+    settings = settings_for(data_dir)
+    try:
+        if embed:
+            embedder = load_embedder(settings)
+            corpus = _open_corpus(settings, embedder)
+        else:
+            corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        if embed:
+            count = corpus.reindex(embedder, progress=True)
+            click.echo(f"re-embedded {count} articles")
+        snapshot = corpus.rebuild()
+        click.echo(
+            f"rebuilt: {snapshot.article_count} articles, {snapshot.passage_count} passages, "
+            f"generation {snapshot.generation}"
+        )
+    finally:
+        corpus.close()
+
+
+@cli.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(data_dir: Path | None, host: str, port: int) -> None:
+    """Serve the HTTP API and the chat page.
+
+    On first start with an empty data directory the bundled article is ingested.
+
+    \b
+    Example:
+        qa serve --host 0.0.0.0 --port 8000 --data-dir /srv/qa
+        curl -s localhost:8000/api/ask -H 'content-type: application/json' \\
+             -d '{"question": "Who is China'"'"'s ambassador to Pakistan?"}'
+    """
+    import signal
+
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = settings_for(data_dir)
+    # Open the index before serving, so that a data directory that cannot be used (another
+    # model, other settings, damaged files) is reported as one line, not a startup traceback.
+    try:
+        services = build_services(settings, background=True)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # uvicorn ends its graceful shutdown by raising SIGTERM again, which would kill the process
+    # by the signal (status 143) after a clean stop; this handler, restored by then, exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    uvicorn.run(
+        create_app(settings, lambda _: services),
+        host=host,
+        port=port,
+        # The app logs each request as one JSON line (api.access), with its request id.
+        access_log=False,
+        # On SIGTERM: stop accepting, let requests in flight finish (a bulk ingest may take a
+        # while), then close the index, which writes its checkpoint.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+
+
+@cli.group()
+def feedback() -> None:
+    """Work with the thumbs up/down people gave answers."""
+
+
+@feedback.command(name="export")
+@data_dir_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write here instead of standard output.",
+)
+def feedback_export(data_dir: Path | None, output: Path | None) -> None:
+    """Export rated answers as evaluation cases (the gold set's JSONL format).
+
+    Thumbs up: the question with the quoted sentence as its answer. Thumbs down: marked
+    needs_review with the rejected sentence, for a person to add the right span. An answer
+    quoted from an article since deleted or replaced is exported without its words, marked
+    removed and needs_review. Sentences are read from the corpus as it is now.
+
+    \b
+    Example:
+        qa feedback export --data-dir data -o eval/gold/from-feedback.jsonl
+        qa eval eval/gold/from-feedback.jsonl
+    """
+    from qa.conversation.feedback import feedback_cases
+    from service.services import CONVERSATIONS_FILE, open_conversations
+
+    settings = settings_for(data_dir)
+    path = settings.data_dir / CONVERSATIONS_FILE
+    if settings.database_url is None and not path.exists():
+        raise click.ClickException(f"no conversations in {settings.data_dir}")
+    try:
+        corpus = _open_corpus(settings)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    store = open_conversations(settings)
+    try:
+        cases = feedback_cases(store, corpus)
+    finally:
+        store.close()
+        corpus.close()
+    lines = [json.dumps(case, ensure_ascii=False) for case in cases]
+    text = "".join(line + "\n" for line in lines)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(lines)} cases to {output}", err=True)
+
+
+def register_tooling(group: click.Group) -> None:
+    """Add the commands of the tooling packages that are installed (measurement, evaluation,
+    training: the development extras) to ``group``, each through its ``register`` hook listed
+    under the ``cited_answers.commands`` entry points. The service's image has none of them."""
+    for entry in entry_points(group="cited_answers.commands"):
+        try:
+            register = entry.load()
+        except ModuleNotFoundError:  # a tooling package this installation leaves out
+            continue
+        register(group)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli()
+    except ValidationError as exc:  # settings from the environment that do not validate
+        reasons = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: "
+            f"{str(error['msg']).removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        click.echo(f"Error: invalid settings: {reasons}", err=True)
+        sys.exit(2)
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The data directory to copy (its corpus.sqlite and conversations.sqlite).",
+)
+def migrate(source: Path) -> None:
+    """Copy a data directory's articles (passages and vectors as they are: nothing is embedded
+    again), its settings and its conversations into the stores the settings name: the database
+    of QA_DATABASE_URL and, with QA_VECTOR_STORE=milvus, the collection at QA_MILVUS_URI. An
+    article already there as it is is left alone, so a migration that stopped can be run again.
+
+    Example:
+        QA_DATABASE_URL=postgresql+psycopg://qa@db/qa QA_VECTOR_STORE=milvus \\
+        QA_MILVUS_URI=http://milvus:19530 qa migrate --from data
+    """
+    from index.corpus import DB_FILE
+    from index.store import Database, sqlite_url
+    from qa.conversation.store import ConversationStore
+    from service.services import CONVERSATIONS_FILE, open_conversations
+
+    settings = settings_for(None)
+    if settings.database_url is None and settings.vector_store == "faiss":
+        raise click.ClickException(
+            "nothing to migrate to: set QA_DATABASE_URL, and QA_VECTOR_STORE=milvus with "
+            "QA_MILVUS_URI, to name the stores to copy into"
+        )
+    path = source / DB_FILE
+    if not path.exists():
+        raise click.ClickException(f"no corpus in {source} (no {DB_FILE})")
+    if settings.database_url is None and settings.data_dir.resolve() == source.resolve():
+        raise click.ClickException(f"{source} is the data directory the settings name already")
+    origin = Database(sqlite_url(path))
+    try:
+        model, dimension = origin.get_meta("model"), origin.get_meta("dimension")
+        if model is None or dimension is None:
+            raise click.ClickException(f"the corpus in {source} names no embedding model")
+        target = open_corpus(settings, model=(model, int(dimension)))
+    except CorpusError as exc:
+        origin.close()
+        raise click.ClickException(str(exc)) from exc
+    report = IngestReport()
+    try:
+        with origin.reading():
+            ids = [s.article.id for s in origin.load_articles(int(dimension), with_vectors=False)]
+        with tqdm(total=len(ids), unit="article", desc="migrate", leave=False) as bar:
+            for i in range(0, len(ids), 100):
+                with origin.reading():
+                    batch = origin.load_articles(int(dimension), ids[i : i + 100])
+                target.copy_in(batch, report)
+                bar.update(len(batch))
+        for key, value in origin.settings().items():
+            target.store_setting(key, value)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        origin.close()
+        target.close()
+    click.echo(f"articles: {report.summary('copied with their vectors')}")
+    conversations = source / CONVERSATIONS_FILE
+    if conversations.exists():
+        old = ConversationStore(conversations)
+        new = open_conversations(settings)
+        try:
+            click.echo(f"conversation turns: {new.copy_from(old)} added")
+        finally:
+            old.close()
+            new.close()
+
+
+register_tooling(cli)

@@ -15,7 +15,9 @@ COPY pyproject.toml README.md ./
 COPY requirements ./requirements
 COPY index ./index
 COPY qa ./qa
+COPY service ./service
 COPY api ./api
+COPY cli ./cli
 RUN pip install . \
  && pip install --no-deps --require-hashes -r requirements/tagger.txt
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint chromium postgresql clean bench-peer
+.PHONY: install run test test-quick lint chromium postgresql clean bench-peer
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ postgresql:
 
 test: install chromium postgresql
 	$(BIN)/pytest
+
+# The tests that need no server, browser, database engine or PyTorch model: a minute or two.
+test-quick: install
+	$(BIN)/pytest -m "not slow and not browser and not model and not postgres and not milvus and not server"
 
 lint: install
 	$(BIN)/ruff check .

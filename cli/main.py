@@ -64,7 +64,10 @@ def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus
 
 @click.group()
 @click.version_option("0.1.0", prog_name="qa")
-def cli() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also print the libraries' logs (model loading, ...)."
+)
+def cli(verbose: bool) -> None:
     """Cited answers from news articles: ingest them, ask questions, serve the chat page.
 
     \b
@@ -73,7 +76,10 @@ def cli() -> None:
         qa ask "Who is China's ambassador to Pakistan?"
         qa serve --port 8000
     """
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # A command prints what was asked for; the libraries' progress notes only with -v (a
+    # server raises its own level: its log is its output).
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
@@ -293,6 +299,8 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
              -d '{"question": "Who is China'"'"'s ambassador to Pakistan?"}'
     """
     import signal
+
+    logging.getLogger().setLevel(logging.INFO)
 
     import uvicorn
 

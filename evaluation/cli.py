@@ -103,7 +103,7 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
     """
     from evaluation.runs import answerer_opener, precision_text
     from evaluation.runs import calibrate as fit
-    from qa.refusal import REFUSAL_KEY
+    from qa.refusal import refusal_key
 
     settings = Settings().model_copy(update={"data_dir": work_dir})
     embedder = load_embedder(settings)
@@ -124,7 +124,7 @@ def calibrate(max_false_refusals: float, work_dir: Path, store_in: tuple[Path, .
             corpus = open_corpus(settings_for(data_dir), model=(embedder.name, embedder.dimension))
         except CorpusError as exc:
             raise click.ClickException(str(exc)) from exc
-        corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))
+        corpus.store_setting(refusal_key(model.features), json.dumps(model.to_dict()))
         corpus.close()
         click.echo(f"stored with the index in {data_dir}", err=True)
 

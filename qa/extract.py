@@ -1,16 +1,19 @@
-"""Pick the sentence that best answers the question among the top passages."""
+"""Pick the sentence that best answers the question among the top passages: by the answer model
+(``AnswerPicker``) or, without it, by similarity and rules (``SentencePicker``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from index.models import Span, published_day
 from index.view import CorpusView
-from qa.answertype import answer_type
+from qa.answertype import EXPANSION, answer_type
 from qa.models import Hit
+from qa.reader import AnswerModel
 from qa.retrieve import Query
 from qa.span import find_answer
 
@@ -23,6 +26,18 @@ class Pick:
     index: int
     sentence: Span
     span: Span | None
+    # The answer model's logit for the sentence (> 0: it answers), None without the model.
+    score: float | None = None
+
+
+class Picker(Protocol):
+    """Picks the answer sentence among hits; ``scores`` says whether picks carry a score."""
+
+    scores: bool
+
+    def pick(
+        self, snapshot: CorpusView, query: Query, hits: Sequence[Hit], question: str | None = None
+    ) -> Pick | None: ...
 
 
 class SentencePicker:
@@ -39,6 +54,8 @@ class SentencePicker:
     from the most recently published article is picked (undated counts as oldest), so that
     an update's sentence wins over its earlier version's near-copy.
     """
+
+    scores = False
 
     def __init__(
         self,
@@ -89,14 +106,75 @@ class SentencePicker:
                 scored.append((score, Pick(i, sentence, span)))
         if not scored:
             return None
-        best = max(scored, key=lambda item: item[0])  # the first of equals
-        if self.recency_margin:
-            near = [item for item in scored if item[0] >= best[0] - self.recency_margin]
-            days = [published_day(hits[item[1].index].article.published) for item in near]
-            if len(set(d for d in days if d == d)) > 1:  # NaN != NaN: undated
-                newest = max(d for d in days if d == d)
-                best = max(
-                    (item for item, d in zip(near, days, strict=True) if d == newest),
-                    key=lambda item: item[0],
+        return _best(scored, hits, self.recency_margin)
+
+
+def _best(scored: list[tuple[float, Pick]], hits: Sequence[Hit], recency_margin: float) -> Pick:
+    """The best-scored pick (the first of equals); with ``recency_margin``, of the picks within
+    that margin of the best, the best from the most recently published article."""
+    best = max(scored, key=lambda item: item[0])
+    if recency_margin:
+        near = [item for item in scored if item[0] >= best[0] - recency_margin]
+        days = [published_day(hits[item[1].index].article.published) for item in near]
+        if len(set(d for d in days if d == d)) > 1:  # NaN != NaN: undated
+            newest = max(d for d in days if d == d)
+            best = max(
+                (item for item, d in zip(near, days, strict=True) if d == newest),
+                key=lambda item: item[0],
+            )
+    return best[1]
+
+
+class AnswerPicker:
+    """Picks the answer sentence with the answer model (``qa.reader``): every sentence of the
+    first ``passages`` hits is read together with the question, and the one the model scores
+    highest is the answer, with the span the model reads in it as ``answer_span``.
+
+    "What does X stand for?" keeps the acronym rules (``qa.span``): an expansion the article
+    spells out is found exactly, where a learned span may stop short. ``recency_margin`` works
+    as in ``SentencePicker``, on the model's logits.
+    """
+
+    # Its picks carry the model's score, which the refusal model reads as a feature.
+    scores = True
+
+    def __init__(self, model: AnswerModel, passages: int = 4, recency_margin: float = 0.0) -> None:
+        if passages < 1:
+            raise ValueError(f"passages must be at least 1, got {passages}")
+        if recency_margin < 0:
+            raise ValueError(f"recency_margin must not be negative, got {recency_margin}")
+        self.model = model
+        self.passages = passages
+        self.recency_margin = recency_margin
+
+    def pick(
+        self, snapshot: CorpusView, query: Query, hits: Sequence[Hit], question: str | None = None
+    ) -> Pick | None:
+        """The best sentence among the hits, or None without hits. The model reads ``query``'s
+        text (a follow-up already resolved); ``question`` is what the person asked."""
+        asked = question if question is not None else query.text
+        candidates = [
+            (i, sentence)
+            for i, hit in enumerate(hits[: self.passages])
+            for sentence in hit.passage.sentences
+        ]
+        if not candidates:
+            return None
+        judged = self.model.judge(query.text, [s.text for _, s in candidates])
+        expansion = answer_type(asked) is EXPANSION
+        scored: list[tuple[float, Pick]] = []
+        for (i, sentence), judgement in zip(candidates, judged, strict=True):
+            span = (
+                Span(
+                    sentence.start + judgement.start,
+                    sentence.start + judgement.end,
+                    sentence.text[judgement.start : judgement.end],
                 )
-        return best[1]
+                if judgement.end > judgement.start
+                else None
+            )
+            if expansion:
+                found = find_answer(asked, EXPANSION, sentence, hits[i].passage.entities)
+                span = found[0] if found is not None else None
+            scored.append((judgement.score, Pick(i, sentence, span, judgement.score)))
+        return _best(scored, hits, self.recency_margin)

@@ -15,6 +15,10 @@ from qa.models import Hit
 from qa.retrieve import Query
 
 FEATURES = ("dense", "sentence", "centroid", "best_passage_idf_share")
+# With the answer model: its logit for the answer sentence, the strongest signal of the five.
+ANSWER_FEATURES = (*FEATURES, "answer")
+# The answer feature of a question with no sentence to judge.
+NO_ANSWER_SCORE = -10.0
 
 
 def refusal_features(snapshot: CorpusView, query: Query, hits: Sequence[Hit]) -> list[float]:
@@ -49,11 +53,13 @@ def _idf_share(snapshot: CorpusView, query: Query, hits: Sequence[Hit]) -> float
 @dataclass(frozen=True)
 class RefusalModel:
     """``P(answerable) = sigmoid(bias + weights · features)``; answer when it reaches
-    ``threshold``."""
+    ``threshold``. ``features`` names the signals the weights go with: ``FEATURES``, or
+    ``ANSWER_FEATURES`` when the answer model's score is one."""
 
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    features: tuple[str, ...] = FEATURES
 
     def probability(self, features: Sequence[float]) -> float:
         """The model's probability that the corpus answers the question."""
@@ -66,19 +72,28 @@ class RefusalModel:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored with an index."""
-        return {"features": list(FEATURES), **asdict(self), "weights": list(self.weights)}
+        return {**asdict(self), "features": list(self.features), "weights": list(self.weights)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RefusalModel:
         """Read the form written by ``to_dict``; raises ``ValueError`` if it does not fit."""
-        if list(data.get("features", [])) != list(FEATURES):
-            raise ValueError(f"refusal model features {data.get('features')} are not {FEATURES}")
-        weights = tuple(float(w) for w in data["weights"])
-        if len(weights) != len(FEATURES):
+        features = tuple(data.get("features", []))
+        if features not in (FEATURES, ANSWER_FEATURES):
             raise ValueError(
-                f"refusal model has {len(weights)} weights for {len(FEATURES)} features"
+                f"refusal model features {list(features)} are neither {list(FEATURES)} nor "
+                f"{list(ANSWER_FEATURES)}"
             )
-        return cls(weights=weights, bias=float(data["bias"]), threshold=float(data["threshold"]))
+        weights = tuple(float(w) for w in data["weights"])
+        if len(weights) != len(features):
+            raise ValueError(
+                f"refusal model has {len(weights)} weights for {len(features)} features"
+            )
+        return cls(
+            weights=weights,
+            bias=float(data["bias"]),
+            threshold=float(data["threshold"]),
+            features=features,
+        )
 
 
 def fit_refusal(
@@ -86,6 +101,7 @@ def fit_refusal(
     unanswerable: npt.NDArray[np.float64],
     max_false_refusals: float = 0.05,
     l2: float = 1e-3,
+    features: tuple[str, ...] = FEATURES,
 ) -> RefusalModel:
     """Fit the logistic model (Newton's method, balanced class weights), then set the threshold
     as high as it goes while refusing at most ``max_false_refusals`` of the answerable set."""
@@ -103,15 +119,33 @@ def fit_refusal(
         if np.abs(step).max() < 1e-8:
             break
     weights, bias = tuple(float(b) for b in beta[1:]), float(beta[0])
-    probabilities = np.sort([RefusalModel(weights, bias, 0.5).probability(f) for f in answerable])
+    model = RefusalModel(weights, bias, 0.5, features)
+    probabilities = np.sort([model.probability(f) for f in answerable])
     threshold = float(probabilities[math.floor(max_false_refusals * len(probabilities))])
-    return RefusalModel(weights, bias, round(threshold, 6))
+    return RefusalModel(weights, bias, round(threshold, 6), features)
 
 
 REFUSAL_KEY = "refusal"
+# Stored apart, so that turning the answer model off and on keeps each fit.
+ANSWER_REFUSAL_KEY = "refusal-answer-model"
+
+
+def refusal_key(features: tuple[str, ...]) -> str:
+    """The corpus setting a refusal model over ``features`` is stored under."""
+    return ANSWER_REFUSAL_KEY if features == ANSWER_FEATURES else REFUSAL_KEY
+
+
 # Fitted by `qa calibrate` (half of SQuAD's and the gold set's answerable questions against
 # SciFact's train claims and half of SQuAD's and the gold set's unanswerable questions, at most
 # 3 % of the answerable refused); written into every new index, where it can be re-fitted.
 DEFAULT_REFUSAL = RefusalModel(
     weights=(1.617456, 2.597687, 1.772256, 1.418217), bias=-3.619267, threshold=0.293248
+)
+# The same fit with the answer model's score (``ANSWER_FEATURES``): the shipped answer model,
+# fitted by `qa calibrate` as above.
+DEFAULT_ANSWER_REFUSAL = RefusalModel(
+    weights=(1.617456, 2.597687, 1.772256, 1.418217, 0.0),
+    bias=-3.619267,
+    threshold=0.293248,
+    features=ANSWER_FEATURES,
 )

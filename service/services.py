@@ -23,8 +23,16 @@ from index.sources import SourceError, default_corpus_dir, read_paths
 from index.vectors import set_threads
 from qa.answer import Answerer
 from qa.conversation.store import ConversationStore
-from qa.extract import SentencePicker
-from qa.refusal import DEFAULT_REFUSAL, FEATURES, REFUSAL_KEY, RefusalModel
+from qa.extract import AnswerPicker, Picker, SentencePicker
+from qa.reader import AnswerModel
+from qa.refusal import (
+    ANSWER_FEATURES,
+    DEFAULT_ANSWER_REFUSAL,
+    DEFAULT_REFUSAL,
+    FEATURES,
+    RefusalModel,
+    refusal_key,
+)
 from qa.retrieve import Retriever
 from service.settings import Settings
 
@@ -59,8 +67,9 @@ def load_embedder(settings: Settings, background: bool = False) -> Embedder:
     """The encoders the settings name: the sentence-transformers model for passages on every
     core, and the question encoder. With ``background`` and the int8 question encoder (the
     default) the passage model loads in a background thread: a server answers questions before
-    it is ready, and the first write waits for it. A command that runs and exits loads it
-    before returning, so no load outlives the command that started it."""
+    it is ready, and the first write waits for it. Without ``background`` it loads in the
+    thread of the first write, if there is one: no load outlives the command that started it,
+    and a command that only asks never loads PyTorch."""
     encoder = settings.query_encoder
     if encoder == "auto":
         encoder = "int8" if settings.model_path is None else "fp32"
@@ -78,21 +87,20 @@ def load_embedder(settings: Settings, background: bool = False) -> Embedder:
 
     queries = OnnxEmbedder(threads=1)
     queries.model = settings.model_name  # the same model, under the name the settings record
-    passages = (
-        DeferredEmbedder(
-            Loading(passage_model, "the passage model (PyTorch)"),
-            settings.model_name,
-            queries.dimension,
-        )
-        if background
-        else passage_model()
+    # A command (qa ask) that embeds no passage never loads PyTorch: the model loads when the
+    # first passages are embedded, or from now on in the background for a server.
+    passages = DeferredEmbedder(
+        Loading(passage_model, "the passage model (PyTorch)", eager=background),
+        settings.model_name,
+        queries.dimension,
     )
     return SplitEmbedder(passages, queries)
 
 
-def load_tagger(settings: Settings) -> EntityTagger | None:
-    """The entity tagger for ingest (spaCy, loaded once per process), unless turned off."""
-    return spacy_tagger() if settings.entities else None
+def load_tagger(settings: Settings, background: bool = False) -> EntityTagger | None:
+    """The entity tagger for ingest (spaCy, loaded once per process: from now on in the
+    ``background``, else when it first tags), unless turned off."""
+    return spacy_tagger(eager=background) if settings.entities else None
 
 
 def ingest_default_corpus(corpus: Corpus, embedder: Embedder) -> IngestReport:
@@ -109,23 +117,39 @@ def ingest_default_corpus(corpus: Corpus, embedder: Embedder) -> IngestReport:
     return report
 
 
-def refusal_model(corpus: Corpus, settings: Settings) -> RefusalModel:
+def answer_picker(settings: Settings) -> Picker:
+    """The answer-sentence picker the settings ask for: the answer model (loaded here, its hash
+    checked), or with ``answer_model`` off the similarity-and-rules picker."""
+    if not settings.answer_model:
+        return SentencePicker(recency_margin=settings.recency_margin)
+    return AnswerPicker(
+        AnswerModel(),
+        passages=settings.answer_passages,
+        recency_margin=settings.answer_recency_margin,
+    )
+
+
+def refusal_model(corpus: Corpus, settings: Settings, answer_score: bool = False) -> RefusalModel:
     """The refusal model stored with the index (the shipped calibration for a new index), with
-    the threshold from the settings if they set one."""
-    stored = corpus.stored_setting(REFUSAL_KEY)
+    the threshold from the settings if they set one; ``answer_score``: the one that reads the
+    answer model's score."""
+    features = ANSWER_FEATURES if answer_score else FEATURES
+    shipped = DEFAULT_ANSWER_REFUSAL if answer_score else DEFAULT_REFUSAL
+    key = refusal_key(features)
+    stored = corpus.stored_setting(key)
     try:
         data = json.loads(stored) if stored is not None else None
     except ValueError as exc:
         raise CorruptIndexError(
             f"the refusal model stored with the index is not JSON: {exc}"
         ) from exc
-    if isinstance(data, dict) and data.get("features") != list(FEATURES):
+    if isinstance(data, dict) and data.get("features") != list(features):
         # Fitted on other signals than this version computes: it cannot be applied.
         log.warning("the stored refusal model uses other features; using the shipped one")
         data = None
     if data is None:
-        model = DEFAULT_REFUSAL
-        corpus.store_setting(REFUSAL_KEY, json.dumps(model.to_dict()))
+        model = shipped
+        corpus.store_setting(key, json.dumps(model.to_dict()))
     else:
         try:
             model = RefusalModel.from_dict(data)
@@ -144,12 +168,14 @@ def open_corpus(
     query_model: str | None = None,
     refresh_seconds: float = 0.5,
     model: tuple[str, int] | None = None,
+    background: bool = False,
 ) -> Corpus:
     """The corpus the settings name: its database (``database_url``, or SQLite in
     ``data_dir``) searched through FAISS in this process or through the Milvus collection.
     Without ``embedder`` (work that embeds nothing: listing, deleting) it opens for the model
     that built the index, with no entity tagger; ``model`` (name, dimension) opens a new
-    store for vectors made elsewhere (``qa migrate``)."""
+    store for vectors made elsewhere (``qa migrate``); ``background`` loads the entity tagger
+    from now on in a thread (a server), else when it first tags."""
     backend: dict[str, Any] = {}
     kind: type[Corpus] = Corpus
     if settings.vector_store == "milvus":
@@ -180,7 +206,7 @@ def open_corpus(
         embedder.name,
         embedder.dimension,
         settings.index_config(),
-        tagger=load_tagger(settings),
+        tagger=load_tagger(settings, background),
         query_model=query_model,
         database_url=settings.database_url,
         refresh_seconds=refresh_seconds,
@@ -210,13 +236,19 @@ def build_services(
     # Set explicitly: a container's core count is not what the libraries' defaults read.
     set_threads(settings.ingest_threads or available_cores())
     embedder = embedder or load_embedder(settings, background)
-    corpus = open_corpus(settings, embedder, query_model=getattr(embedder, "query_name", None))
+    corpus = open_corpus(
+        settings,
+        embedder,
+        query_model=getattr(embedder, "query_name", None),
+        background=background,
+    )
     if settings.ingest_default_corpus and not corpus.initialised:
         report = ingest_default_corpus(corpus, embedder)
         log.info("new data directory: ingested the default corpus (%s)", report.summary())
     retriever = settings_retriever(settings, embedder)
-    picker = SentencePicker(recency_margin=settings.recency_margin)
-    answerer = Answerer(corpus, retriever, picker, refusal_model(corpus, settings))
+    picker = answer_picker(settings)
+    refusal = refusal_model(corpus, settings, answer_score=picker.scores)
+    answerer = Answerer(corpus, retriever, picker, refusal)
     conversations = open_conversations(settings)
     return Services(
         settings=settings,

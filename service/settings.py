@@ -112,6 +112,20 @@ class Settings(BaseSettings):
         description="A newer article wins a near-tie: among candidates scoring within this"
         " margin of the best remaining one, the most recently published ranks first.",
     )
+    answer_model: bool = Field(
+        True,
+        description="Judge answer sentences, answer spans and refusals with the answer model"
+        " (qa/answer_model/CARD.md); off: by similarity and rules, as before it.",
+    )
+    answer_passages: int = Field(
+        4, ge=1, le=50, description="Passages whose sentences the answer model reads."
+    )
+    answer_recency_margin: float = Field(
+        0.5,
+        ge=0,
+        description="With the answer model: among sentences whose logit is within this margin"
+        " of the best, the one from the most recently published article answers.",
+    )
     api_key: SecretStr | None = Field(
         None, description="Bearer token that enables the write endpoints; unset: writes are off."
     )

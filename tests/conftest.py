@@ -102,8 +102,9 @@ def make_client(settings: Settings, embedder: Embedder) -> TestClient:
 def client(tmp_path: Path, embedder: FakeEmbedder) -> Iterator[TestClient]:
     """The app on the default corpus, with the fake embedder."""
     # The fake embedder's cosines run lower than the real model's, so the calibrated threshold
-    # stored with the index is overridden for its scale.
-    settings = Settings(data_dir=tmp_path / "data", refusal_threshold=0.05)
+    # stored with the index is overridden for its scale; the answer model (a real model, with
+    # tests of its own) is off, so the answers follow from the fake vectors alone.
+    settings = Settings(data_dir=tmp_path / "data", refusal_threshold=0.05, answer_model=False)
     with make_client(settings, embedder) as c:
         yield c
 
@@ -114,3 +115,25 @@ def real_embedder() -> Embedder:
     from index.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+# What a test needs, read from the fixtures it uses: `pytest -m "not postgres"` and the quick
+# tier (`make test-quick`) leave out what a machine lacks without listing tests by hand.
+_NEEDS = {
+    "postgres": "postgres",
+    "postgres_url": "postgres",
+    "milvus_server": "milvus",
+    "milvus_collection": "milvus",
+    "real_embedder": "model",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            names.add("postgres")
+        for fixture, marker in _NEEDS.items():
+            if fixture in names:
+                item.add_marker(marker)

@@ -15,7 +15,7 @@ from index.corpus import MANIFEST_FILE
 from tests.conftest import write_beir
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 AMBASSADOR = "Who is China's ambassador to Pakistan?"
 

@@ -20,7 +20,7 @@ from tests.engines import PostgresServer
 from tests.live import FAKE_QA, LiveServer
 from tests.milvus_server import MilvusServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 KEY = "replica-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

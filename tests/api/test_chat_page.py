@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.conftest import SEED
 from tests.live import QA, LiveServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS_TITLE = "<script>window.__pwned = 1</script> Harbour report"

@@ -20,7 +20,7 @@ from index.models import Article
 from service.settings import Settings
 from tests.live import FAKE_QA, LiveServer, committed_articles
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 KEY = "process-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -11,7 +11,7 @@ import pytest
 from bench.load import KINDS, read_back, run_load
 from tests.live import FAKE_QA, LiveServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 KEY = "load-key"
 QUESTIONS = [

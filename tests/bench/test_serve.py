@@ -14,7 +14,7 @@ from bench.serve import Latencies, concurrent, ingest, peak_rss_mib, sequential
 from bench.writes import KEY
 from tests.live import FAKE_QA, LiveServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 QUESTIONS = [f"Question {i}: who said what about the attacks in Karachi?" for i in range(24)]
 ARTICLES = [

@@ -86,6 +86,15 @@ class SentencePicker:
     ) -> Pick | None:
         """The best sentence among the hits, or None without hits. ``question`` is what the
         person asked (the answer type is read from it; default: the query's text)."""
+        scored = self.scored(snapshot, query, hits, question)
+        if not scored:
+            return None
+        return _best(scored, hits, self.recency_margin)
+
+    def scored(
+        self, snapshot: CorpusView, query: Query, hits: Sequence[Hit], question: str | None = None
+    ) -> list[tuple[float, Pick]]:
+        """Every sentence of the first ``passages`` hits with its score, in hit order."""
         asked = question if question is not None else query.text
         kind = answer_type(asked)
         idf = {t: snapshot.lexical.idf(t) for t in set(query.terms)}
@@ -104,9 +113,7 @@ class SentencePicker:
                 if found is not None and found[1] <= self.type_distance:
                     score += self.type_weight
                 scored.append((score, Pick(i, sentence, span)))
-        if not scored:
-            return None
-        return _best(scored, hits, self.recency_margin)
+        return scored
 
 
 def _best(scored: list[tuple[float, Pick]], hits: Sequence[Hit], recency_margin: float) -> Pick:
@@ -126,9 +133,12 @@ def _best(scored: list[tuple[float, Pick]], hits: Sequence[Hit], recency_margin:
 
 
 class AnswerPicker:
-    """Picks the answer sentence with the answer model (``qa.reader``): every sentence of the
-    first ``passages`` hits is read together with the question, and the one the model scores
-    highest is the answer, with the span the model reads in it as ``answer_span``.
+    """Picks the answer sentence with the answer model (``qa.reader``): of the sentences of the
+    first ``passages`` hits, the ``sentences`` that score best by similarity (``SentencePicker``:
+    cosine, shared rare words, the kind of answer asked for; free, from what ingest stored) are
+    read together with the question, and the one the model scores highest is the answer, with
+    the span the model reads in it as ``answer_span``. The model's cost is per sentence read,
+    so ``sentences`` bounds it whatever the passages hold.
 
     "What does X stand for?" keeps the acronym rules (``qa.span``): an expansion the article
     spells out is found exactly, where a learned span may stop short. ``recency_margin`` works
@@ -138,13 +148,20 @@ class AnswerPicker:
     # Its picks carry the model's score, which the refusal model reads as a feature.
     scores = True
 
-    def __init__(self, model: AnswerModel, passages: int = 4, recency_margin: float = 0.0) -> None:
-        if passages < 1:
-            raise ValueError(f"passages must be at least 1, got {passages}")
+    def __init__(
+        self,
+        model: AnswerModel,
+        passages: int = 4,
+        sentences: int = 8,
+        recency_margin: float = 0.0,
+    ) -> None:
+        if sentences < 1:
+            raise ValueError(f"sentences must be at least 1, got {sentences}")
         if recency_margin < 0:
             raise ValueError(f"recency_margin must not be negative, got {recency_margin}")
         self.model = model
-        self.passages = passages
+        self.similarity = SentencePicker(passages=passages)  # checks ``passages``
+        self.sentences = sentences
         self.recency_margin = recency_margin
 
     def pick(
@@ -153,11 +170,14 @@ class AnswerPicker:
         """The best sentence among the hits, or None without hits. The model reads ``query``'s
         text (a follow-up already resolved); ``question`` is what the person asked."""
         asked = question if question is not None else query.text
-        candidates = [
-            (i, sentence)
-            for i, hit in enumerate(hits[: self.passages])
-            for sentence in hit.passage.sentences
-        ]
+        shortlist = sorted(
+            self.similarity.scored(snapshot, query, hits, asked),
+            key=lambda item: -item[0],
+        )[: self.sentences]
+        # In reading order, so that of equal scores the earlier passage's sentence wins.
+        candidates = sorted(
+            ((p.index, p.sentence) for _, p in shortlist), key=lambda c: (c[0], c[1].start)
+        )
         if not candidates:
             return None
         judged = self.model.judge(query.text, [s.text for _, s in candidates])

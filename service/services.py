@@ -125,6 +125,7 @@ def answer_picker(settings: Settings) -> Picker:
     return AnswerPicker(
         AnswerModel(),
         passages=settings.answer_passages,
+        sentences=settings.answer_sentences,
         recency_margin=settings.answer_recency_margin,
     )
 

@@ -118,7 +118,14 @@ class Settings(BaseSettings):
         " (qa/answer_model/CARD.md); off: by similarity and rules, as before it.",
     )
     answer_passages: int = Field(
-        4, ge=1, le=50, description="Passages whose sentences the answer model reads."
+        4, ge=1, le=50, description="Passages whose sentences are candidates for the answer."
+    )
+    answer_sentences: int = Field(
+        8,
+        ge=1,
+        le=200,
+        description="Candidate sentences the answer model reads (the best by similarity): its"
+        " cost per question.",
     )
     answer_recency_margin: float = Field(
         0.5,

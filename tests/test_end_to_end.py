@@ -12,7 +12,9 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from index.corpus import MANIFEST_FILE
-from tests.conftest import write_beir
+from index.chunk import chunk_article
+from index.sources import SourceError, read_paths
+from tests.conftest import SEED, write_beir
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -39,6 +41,18 @@ def test_fresh_server_answers_the_ambassador_question(server: LiveServer) -> Non
         assert article["text"][c["start"] : c["end"]] == c["text"]
 
 
+def test_the_answer_model_answers_the_ambassador_question_with_his_name(
+    server: LiveServer,
+) -> None:
+    body = httpx.post(f"{server.url}/api/ask", json={"question": AMBASSADOR}, timeout=30).json()
+    assert "Jiang Zaidong" in body["answer"]
+    assert body["answer_span"] is not None
+    assert "Jiang Zaidong" in body["answer_span"]["text"]
+    first = body["citations"][0]
+    assert first["highlight"] is not None
+    assert first["start"] <= body["answer_span"]["start"] < body["answer_span"]["end"] <= first["end"]
+
+
 def test_fresh_server_refuses_an_out_of_corpus_question(server: LiveServer) -> None:
     body = httpx.post(
         f"{server.url}/api/ask", json={"question": "What is the boiling point of water?"}
@@ -53,7 +67,11 @@ def test_server_wrote_a_manifest_for_the_real_model(server: LiveServer) -> None:
     manifest = json.loads((data_dir / MANIFEST_FILE).read_text())
     assert manifest["model"] == "all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
-    assert manifest["passages"] == 26
+    article = next((SEED.parent).glob("*.txt"))
+    (expected,) = [
+        item for item in read_paths([article]) if not isinstance(item, SourceError)
+    ]
+    assert manifest["passages"] == len(chunk_article(expected))
 
 
 def test_cli_ingest_then_ask_json(tmp_path: Path) -> None:

@@ -53,6 +53,9 @@ class Recipe:
     easy_negatives: int = 1
     holdout_articles: int = 22
     epochs: int = 1
+    # Stop after this many steps (None: all of them); the learning-rate schedule stays that of
+    # the whole run, so a model stopped early is the same as the full run's at that step.
+    max_steps: int | None = None
     batch_size: int = 32
     learning_rate: float = 1e-4
     warmup: float = 0.05
@@ -187,6 +190,8 @@ def train(
         order = list(pairs)
         random.Random(recipe.seed + epoch).shuffle(order)
         for batch in _batches(order, recipe.batch_size, recipe.seed + epoch):
+            if recipe.max_steps is not None and step >= recipe.max_steps:
+                break
             encoded = _encode(tokenizer, batch)
             ids = torch.from_numpy(encoded.input_ids)
             mask = torch.from_numpy(encoded.attention_mask)
@@ -308,7 +313,7 @@ def _write_meta(
         "data": "SQuAD 1.1 train, CC BY-SA 4.0",
         "max_pair_tokens": recipe.max_pair_tokens,
         "recipe": asdict(recipe),
-        "steps": steps,
+        "steps": min(steps, recipe.max_steps or steps),
         "training_seconds": round(seconds),
         "held_out": asdict(figures) if figures is not None else None,
         "sha256": {name: file_sha256(out / name) for name in ("model.onnx", "tokenizer.json")},

@@ -76,9 +76,7 @@ class RateLimitMiddleware:
     of them); past it, 429
     with ``Retry-After``. A moving window, kept in this process's memory."""
 
-    def __init__(
-        self, app: ASGIApp, rate: str, prefix: str | tuple[str, ...] = "/api/"
-    ) -> None:
+    def __init__(self, app: ASGIApp, rate: str, prefix: str | tuple[str, ...] = "/api/") -> None:
         self.app = app
         self.items: list[RateLimitItem] = parse_many(rate)
         self.prefix = prefix

@@ -44,7 +44,9 @@ def openai_error(status: int, body: bytes) -> bytes:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         where = [str(p) for p in errors[0].get("loc", ()) if p != "body"]
         param = ".".join(where) or None
-    kind, code = _KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+    kind, code = _KINDS.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
     error = OpenAIError(
         error=OpenAIErrorDetail(message=message or "error", type=kind, param=param, code=code)
     )

@@ -135,8 +135,9 @@ class CitedAnswer(BaseModel):
     answer: str | None = Field(description="The quoted sentence and its marker; null: refused.")
     answer_span: AnswerSpanOut | None
     citations: list[CitationOut]
-    resolved_query: str = Field(description="What was searched: the question, or it read after "
-                                "the questions before.")
+    resolved_query: str = Field(
+        description="What was searched: the question, or it read after the questions before."
+    )
     conversation_id: str | None = Field(description="Set when the turn was stored.")
     turn: int | None = Field(description="The stored turn's index, when stored.")
 

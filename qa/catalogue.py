@@ -13,11 +13,15 @@ def admits(filters: Filters, article: Article) -> bool:
     failing either bound."""
     if filters.article_ids is not None and article.id not in filters.article_ids:
         return False
-    if filters.source is not None and (article.outlet or "").casefold() != filters.source.casefold():
+    if (
+        filters.source is not None
+        and (article.outlet or "").casefold() != filters.source.casefold()
+    ):
         return False
-    if filters.author is not None and filters.author.casefold() not in (
-        article.author or ""
-    ).casefold():
+    if (
+        filters.author is not None
+        and filters.author.casefold() not in (article.author or "").casefold()
+    ):
         return False
     day = published_day(article.published)
     if filters.published_from is not None and not day >= published_day(filters.published_from):

@@ -77,7 +77,9 @@ def test_the_tools_say_what_the_corpus_is_and_that_answers_are_quotes(connect: A
     ask = next(t for t in tools if t.name == "ask")
     assert "news articles" in (ask.description or "")
     assert "quoted word for word" in (ask.description or "")
-    assert {"question", "top_k", "filters", "earlier_questions"} <= set(ask.input_schema["properties"])
+    assert {"question", "top_k", "filters", "earlier_questions"} <= set(
+        ask.input_schema["properties"]
+    )
     assert [t.uri_template for t in templates.resource_templates] == ["article://{article_id}"]
 
 
@@ -121,9 +123,7 @@ def test_search_get_article_and_list_articles(connect: Any) -> None:
         listed = await client.call_tool("list_articles", {"limit": 5})
         first = listed.structured_content["articles"][0]["id"]
         article = await client.call_tool("get_article", {"article_id": first})
-        none = await client.call_tool(
-            "list_articles", {"filters": {"source": "No Such Outlet"}}
-        )
+        none = await client.call_tool("list_articles", {"filters": {"source": "No Such Outlet"}})
         return found, listed, article, none
 
     found, listed, article, none = connect(body)
@@ -245,8 +245,10 @@ def test_lone_surrogates_over_stdio_are_refused_and_the_server_goes_on(stdio_dir
         send(call % (2, '{"name": "ask", "arguments": {"question": "\\ud800 who?"}}'))
         send(call % (3, '{"name": "search", "arguments": {"query": "\\udfff"}}'))
         send(call % (4, '{"name": "ask", "arguments": {"question": "x", "top_k": "\\ud800"}}'))
-        send('{"jsonrpc": "2.0", "id": 5, "method": "resources/read", '
-             '"params": {"uri": "article://\\ud800"}}')
+        send(
+            '{"jsonrpc": "2.0", "id": 5, "method": "resources/read", '
+            '"params": {"uri": "article://\\ud800"}}'
+        )
         send(call % (6, '{"name": "search", "arguments": {"query": "CPEC", "k": 1}}'))
         answers = replies_until(6)
         # The SDK reads a line whose JSON it refuses as no message at all (no id to answer);

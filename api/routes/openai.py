@@ -39,7 +39,21 @@ STARTED = int(time.time())
 _STREAM = {
     "description": "The completion; with `stream: true`, Server-Sent Events of "
     "`chat.completion.chunk` ending with `data: [DONE]`.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    # Before OpenAPI 3.2, an event stream's schema describes each event.
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "data": {
+                        "type": "string",
+                        "description": "A chat.completion.chunk as JSON, or [DONE] at the end.",
+                    }
+                },
+                "required": ["data"],
+            }
+        }
+    },
 }
 
 

@@ -303,3 +303,10 @@ def test_the_rate_limit_covers_v1_in_openai_shape(limited: TestClient) -> None:
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["error"]["type"] == "rate_limit_error"
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_the_fuzz_test_covers_the_v1_routes() -> None:
+    from tests.api.test_fuzz import schema
+
+    labels = {operation.ok().label for operation in schema.get_all_operations()}
+    assert {"GET /v1/models", "POST /v1/chat/completions"} <= labels

@@ -99,7 +99,10 @@ async def chat_completions(
     if body.stream:
         chunks = _chunks(completion_id, created, body.model, reply, cited)
         return StreamingResponse(
-            chunks, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+            chunks,
+            media_type="text/event-stream",
+            # nginx (deploy/nginx.conf) passes the events on as they come.
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     completion = ChatCompletion(
         id=completion_id,

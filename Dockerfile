@@ -17,6 +17,7 @@ COPY index ./index
 COPY qa ./qa
 COPY service ./service
 COPY api ./api
+COPY mcp_server ./mcp_server
 COPY cli ./cli
 RUN pip install . \
  && pip install --no-deps --require-hashes -r requirements/tagger.txt

@@ -17,8 +17,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 
 from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
+from api.mcp import mcp_transport, mount_mcp
 from api.observability import Metrics, RequestLogMiddleware
-from api.routes import articles, ask, conversations, health
+from api.openai_errors import OpenAIErrorMiddleware
+from api.routes import articles, ask, conversations, health, openai
 from api.security import SecurityHeadersMiddleware, mount_docs
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
@@ -121,7 +123,8 @@ def create_app(
         services = await run_in_threadpool(services_factory, settings)
         app.state.services = services
         try:
-            yield
+            async with mcp_transport(app, services):
+                yield
         finally:
             services.close()
 
@@ -142,7 +145,11 @@ def create_app(
     # headers.
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
     if settings.rate_limit:
-        app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit)
+        app.add_middleware(
+            RateLimitMiddleware, rate=settings.rate_limit, prefix=("/api/", "/v1/", "/mcp")
+        )
+    # Inside the request log and headers, outside the limits: their refusals are rewritten too.
+    app.add_middleware(OpenAIErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -157,6 +164,8 @@ def create_app(
     app.include_router(ask.router)
     app.include_router(articles.router)
     app.include_router(conversations.router)
+    app.include_router(openai.router)
+    mount_mcp(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.docs:
         mount_docs(app)

@@ -72,10 +72,11 @@ class BodyLimitMiddleware:
 
 
 class RateLimitMiddleware:
-    """At most ``rate`` requests per client address on paths under ``prefix``; past it, 429
+    """At most ``rate`` requests per client address on paths under ``prefix`` (one, or a tuple
+    of them); past it, 429
     with ``Retry-After``. A moving window, kept in this process's memory."""
 
-    def __init__(self, app: ASGIApp, rate: str, prefix: str = "/api/") -> None:
+    def __init__(self, app: ASGIApp, rate: str, prefix: str | tuple[str, ...] = "/api/") -> None:
         self.app = app
         self.items: list[RateLimitItem] = parse_many(rate)
         self.prefix = prefix

@@ -131,14 +131,20 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question_has_words(cls, value: str) -> str:
-        value = valid_text(value.strip(), "question")
-        if not value:
-            raise ValueError("the question is empty: type a question")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(
-                f"the question is {len(value)} characters long; the limit is {MAX_QUESTION_CHARS}"
-            )
-        return value
+        return checked_question(value)
+
+
+def checked_question(value: str) -> str:
+    """The question stripped, if it can be asked: storable, with words, at most
+    ``MAX_QUESTION_CHARS`` long; raises ``ValueError`` saying what is wrong otherwise."""
+    value = valid_text(value.strip(), "question")
+    if not value:
+        raise ValueError("the question is empty: type a question")
+    if len(value) > MAX_QUESTION_CHARS:
+        raise ValueError(
+            f"the question is {len(value)} characters long; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return value
 
 
 class CitationOut(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from api.schemas import AskResponse
+from cli.mcp import mcp as mcp_command
 from cli.options import data_dir_option, settings_for
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder
@@ -479,4 +480,5 @@ def migrate(source: Path) -> None:
             new.close()
 
 
+cli.add_command(mcp_command)
 register_tooling(cli)

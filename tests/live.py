@@ -29,6 +29,7 @@ def fake_qa() -> None:
     """Run the ``qa`` command line with the fake embedder in place of the model: ``qa serve``
     itself (uvicorn, its graceful shutdown, the lifespan), only faster to start."""
     import cli.main
+    import cli.mcp
     from tests.fakes import SlowFakeEmbedder
 
     seconds = float(os.environ.get("FAKE_EMBED_SECONDS", "0"))
@@ -36,6 +37,7 @@ def fake_qa() -> None:
     cli.main.build_services = lambda settings, **options: build(  # type: ignore[assignment]
         settings, **{**options, "embedder": SlowFakeEmbedder(seconds)}
     )
+    cli.mcp.build_services = cli.main.build_services  # `qa mcp` too
     cli.main.main()
 
 

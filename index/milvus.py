@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from index.arrays import Floats, Ids
 from index.errors import CorpusError
 from index.models import Where
 
 log = logging.getLogger(__name__)
 
-Ids = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float32]
 
 MAX_ID_CHARS = 1024
 MAX_TEXT_CHARS = 65_535

@@ -22,14 +22,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index.arrays import Floats, Ids, Vectors
 from index.lexical import Deletions, LexicalIndex, SegmentView
 from index.models import Article, Passage, Where
 from index.segment import Segment
 from index.vectors import bitmap_selector
 
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
-Floats = npt.NDArray[np.float32]
 Tokens = Callable[[Article, Passage], Sequence[str]]
 
 

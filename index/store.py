@@ -20,11 +20,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 
+from index.arrays import Vectors
 from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
 from index.models import Article, Entity, Passage, Span
 
@@ -38,7 +38,6 @@ __all__ = [
     "upsert_meta",
 ]
 
-Vectors = npt.NDArray[np.float32]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version_index"

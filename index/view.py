@@ -13,12 +13,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from index.arrays import Ids, Vectors
 from index.lexical import TermStatistics
 from index.models import Article, Passage, Where
 from index.snapshot import Candidates
-
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
 
 
 class CorpusView(Protocol):

@@ -179,9 +179,9 @@ def test_a_write_that_stopped_after_the_database_commit_is_repaired_from_the_cha
 ) -> None:
     writer = open_milvus(tmp_path, milvus_server, milvus_collection, "writer")
     writer.add_articles(FIVE_ARTICLES[:2], embedder)
-    owner = writer._store_id()
+    owner = writer.milvus.store_id
     broken = FailingCollection(milvus_server.uri, milvus_collection, embedder.dimension, owner)
-    writer.collection = broken
+    writer.milvus.collection = broken
     late = Article(id="late", title="Late news", text="A comet was seen over the harbour at dawn.")
     with pytest.raises(MilvusError):
         writer.add_articles([late], embedder)

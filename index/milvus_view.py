@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from index import statistics
 from index.arrays import Ids, Vectors
 from index.lexical import TermCounts
-from index.milvus import MilvusCollection
+from index.milvus import MilvusCollection, like_is_loose
 from index.models import Article, Passage, Where, published_day
 from index.snapshot import Candidates, Expansions, expand_acronyms, expansions_of
 from index.store import Database, StoredPassage, article_from_row, articles_table
@@ -171,6 +171,16 @@ class MilvusView:
             ids, found = self._collection.lexical(terms, pool, where)
             bm25.update((i, s) for i, s in zip(ids.tolist(), found.tolist(), strict=True) if s > 0)
         details = self._cache.get(sorted(set(scores) | set(bm25)))
+        if where is not None and where.author is not None and like_is_loose(where.author):
+            # The Milvus pattern matched more bylines than the filter names: keep the exact ones.
+            author = where.author.casefold()
+            details = {
+                r: d
+                for r, d in details.items()
+                if author in (d.stored.article.author or "").casefold()
+            }
+            scores = {r: s for r, s in scores.items() if r in details}
+            bm25 = {r: s for r, s in bm25.items() if r in details}
         for rowid in bm25.keys() - scores.keys():
             if rowid in details:
                 scores[rowid] = float(details[rowid].stored.vector @ vector)

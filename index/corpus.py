@@ -38,7 +38,8 @@ from index.merge import MergePolicy
 from index.models import Article
 from index.pipeline import IngestReport
 from index.reader import CorpusReader
-from index.store import Database, StoredArticle, content_hash, sqlite_url
+from index.rows import StoredArticle, content_hash
+from index.store import Database, sqlite_url
 from index.view import CorpusView
 from index.writer import CorpusWriter
 

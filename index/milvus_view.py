@@ -17,12 +17,14 @@ import numpy.typing as npt
 import sqlalchemy as sa
 
 from index import statistics
+from index.acronyms import Expansions, expand_acronyms, expansions_of
 from index.arrays import Ids, Vectors
 from index.lexical import TermCounts
 from index.milvus import MilvusCollection, like_is_loose
 from index.models import Article, Passage, Where, published_day
-from index.snapshot import Candidates, Expansions, expand_acronyms, expansions_of
-from index.store import Database, StoredPassage, article_from_row, articles_table
+from index.rows import StoredPassage, article_from_row, articles_table
+from index.snapshot import Candidates
+from index.store import Database
 from index.text import tokenize
 
 CACHE_PASSAGES = 100_000

@@ -13,9 +13,10 @@ from index.config import IndexConfig
 from index.embed import Embedder, embed_with_sentences
 from index.entities import EntityTagger
 from index.models import Article, Entity, Passage
+from index.rows import StoredArticle
 from index.segment import ArticleRows
 from index.statistics import ArticleStatistics
-from index.store import Database, StoredArticle, Transaction
+from index.store import Database, Transaction
 from index.text import tokenize
 
 

@@ -26,8 +26,9 @@ from index.locks import WriterLocks
 from index.manifest import TAGGER_KEY, mismatch, tagger_is_new
 from index.models import Article
 from index.pipeline import IngestReport, Prepared, prepare, store_article
+from index.rows import StoredArticle, content_hash
 from index.sources import check_article
-from index.store import Database, StoredArticle, content_hash
+from index.store import Database
 
 
 class CorpusWriter:

@@ -23,9 +23,9 @@ from index.checkpoint import SEGMENTS_DIR, Checkpoints, SavedSegment
 from index.merge import MergePolicy
 from index.models import Article, Passage
 from index.pipeline import article_rows, passage_tokens, stored_rows
+from index.rows import StoredArticle
 from index.segment import ArticleRows, Segment
 from index.snapshot import SegmentState, Snapshot
-from index.store import StoredArticle
 from index.vectors import remove_stale_temporaries
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from index.corpus import Corpus
 from index.milvus import MilvusCollection, MilvusError, MilvusRow, expression
 from index.milvus_corpus import MilvusCorpus
 from index.models import Article, Where
+from index.rows import meta_table
 from index.sources import read_paths
-from index.store import meta_table
 from qa.models import Filters
 from qa.retrieve import Retriever
 from tests.conftest import FIVE_ARTICLES, SEED

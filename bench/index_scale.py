@@ -23,15 +23,13 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from index.chunk import chunk_article
-from index.corpus import IndexConfig
+from index.arrays import Ids, Vectors
+from index.config import IndexConfig, indexed_passages
 from index.embed import Embedder
 from index.models import Article
 from index.sources import read_paths
 from index.vectors import HNSWIndex, VectorIndex, batch_selector, build_index, exact_search
 
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
 KINDS = ("clustered", "random")
 CENTRES = 4000  # of the clustered stand-in
 
@@ -160,11 +158,8 @@ def real_vectors(
 ) -> tuple[Vectors, Vectors]:
     """Passage vectors of the articles in ``corpus`` (read, chunked and embedded as an ingest
     does) and query vectors of the questions in ``queries`` (JSONL, a ``text`` per line)."""
-    texts: list[str] = []
-    for item in read_paths([corpus]):
-        if isinstance(item, Article):
-            passages = chunk_article(item, config.max_chars, config.min_chars)
-            texts.extend(config.indexed_text(item, p) for p in passages)
+    articles = [item for item in read_paths([corpus]) if isinstance(item, Article)]
+    texts = [text for _, _, text in indexed_passages(articles, config)]
     lines = queries.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["text"] for line in lines if line.strip()]
     matrix = embedder.embed_passages(texts)

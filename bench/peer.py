@@ -25,9 +25,10 @@ from typing import Any
 
 from evaluation.datasets import EvalQuery, load_beir
 from evaluation.metrics import ndcg, recall
-from index.chunk import chunk_article
-from index.corpus import Corpus, IndexConfig
-from index.embed import Embedder, Vectors
+from index.arrays import Vectors
+from index.config import IndexConfig, indexed_passages
+from index.corpus import Corpus
+from index.embed import Embedder
 from index.models import Article
 from index.view import CorpusView
 from qa.retrieve import Method, Retriever, article_ranking
@@ -53,11 +54,10 @@ def passages_of(articles: Sequence[Article], config: IndexConfig) -> Passages:
     texts: list[str] = []
     owners: list[str] = []
     sentences = 0
-    for article in articles:
-        for passage in chunk_article(article, config.max_chars, config.min_chars):
-            texts.append(config.indexed_text(article, passage))
-            owners.append(article.id)
-            sentences += len(passage.sentences)
+    for article, passage, text in indexed_passages(articles, config):
+        texts.append(text)
+        owners.append(article.id)
+        sentences += len(passage.sentences)
     return Passages(texts, owners, sentences)
 
 

@@ -81,17 +81,16 @@ def _batch_seconds(embedder: Embedder, texts: Sequence[str]) -> float:
 def measure_floors(questions: Sequence[str], articles: Sequence[dict[str, str]]) -> Floors:
     """Time the packaged model alone: one question at a time through each encoder, and batches
     of the given articles' passages (chunked as ingest chunks them) through each batch path."""
-    from index.chunk import chunk_article
-    from index.corpus import IndexConfig
+    from index.config import IndexConfig, indexed_passages
     from index.embed import SentenceTransformerEmbedder, available_cores
     from index.onnx_embed import OnnxEmbedder
     from index.sources import article_from_record
 
     config = IndexConfig()
     items = [article_from_record(dict(a)) for a in articles]
-    chunked = [(a, chunk_article(a, config.max_chars, config.min_chars)) for a in items]
-    texts = [config.indexed_text(a, p) for a, ps in chunked for p in ps]
-    sentences = [s.text for _, ps in chunked for p in ps for s in p.sentences]
+    indexed = list(indexed_passages(items, config))
+    texts = [text for _, _, text in indexed]
+    sentences = [s.text for _, p, _ in indexed for s in p.sentences]
     fp32 = SentenceTransformerEmbedder()
     int8_one = OnnxEmbedder(threads=1)
     sample = list(questions[:100])

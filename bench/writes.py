@@ -282,16 +282,15 @@ def readers_during_writes(checkout: Path, corpus: Path, articles: int, work: Pat
 def encode_floor(corpus: Path, articles: int) -> Iterator[str]:
     """The model alone on the first bulk's passages and sentences (two batch encodes, as ingest
     makes them): the throughput no ingest can beat on this machine, measured in the same run."""
-    from index.chunk import chunk_article
-    from index.corpus import IndexConfig
+    from index.config import IndexConfig, indexed_passages
     from index.embed import SentenceTransformerEmbedder
     from index.sources import article_from_record
 
     config = IndexConfig()
     items = [article_from_record(r) for r in read_articles(corpus, 0, articles)]
-    chunked = [(a, chunk_article(a, config.max_chars, config.min_chars)) for a in items]
-    texts = [config.indexed_text(a, p) for a, ps in chunked for p in ps]
-    sentences = [s.text for _, ps in chunked for p in ps for s in p.sentences]
+    indexed = list(indexed_passages(items, config))
+    texts = [text for _, _, text in indexed]
+    sentences = [s.text for _, p, _ in indexed for s in p.sentences]
     embedder = SentenceTransformerEmbedder()
     embedder.embed_passages(texts[:64])  # warm-up
     started = time.perf_counter()

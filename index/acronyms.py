@@ -80,3 +80,34 @@ def defined_tokens(text: str) -> dict[str, tuple[str, ...]]:
         if len(acronym) == 1 and len(expansion) > 1:
             found[acronym[0]] = expansion
     return found
+
+
+Expansions = dict[str, list[tuple[frozenset[str], str]]]
+
+
+def expansions_of(acronyms: dict[str, tuple[str, ...]]) -> Expansions:
+    """Expansion's first token → (its tokens, the acronym), to find spelled-out forms."""
+    by_first: Expansions = {}
+    for acronym, expansion in acronyms.items():
+        by_first.setdefault(expansion[0], []).append((frozenset(expansion), acronym))
+    return by_first
+
+
+def expand_acronyms(
+    terms: Sequence[str], acronyms: dict[str, tuple[str, ...]], expansions: Expansions
+) -> tuple[str, ...]:
+    """Query tokens with each acronym's expansion added, and each spelled-out expansion's
+    acronym (``acronyms`` and its ``expansions_of``): "cpec" also finds "China-Pakistan
+    Economic Corridor", and the words find "CPEC"."""
+    have = set(terms)
+    added: list[str] = []
+    for term in dict.fromkeys(terms):
+        for word in acronyms.get(term, ()):
+            if word not in have:
+                have.add(word)
+                added.append(word)
+        for words, acronym in expansions.get(term, ()):
+            if acronym not in have and words <= have:
+                have.add(acronym)
+                added.append(acronym)
+    return (*terms, *added)

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 from index.errors import CorruptIndexError
+from index.manifest import MANIFEST_FILE, MANIFEST_FORMAT, read_manifest
 from index.segment import Segment
+from index.snapshot import Snapshot
 from index.vectors import VectorIndex, atomic_write_bytes, index_from_bytes
+
+log = logging.getLogger(__name__)
 
 SEGMENTS_DIR = "segments"
 
@@ -127,3 +134,71 @@ def remove_unlisted(data_dir: Path, names: set[str]) -> None:
     for path in folder.iterdir():
         if path.suffix in (".faiss", ".npz") and path.stem not in names:
             path.unlink(missing_ok=True)
+
+
+class Checkpoints:
+    """The checkpoints of one data directory: which segment files are saved (each once:
+    segments never change), the generation of the last checkpoint written or read, and when.
+
+    ``header`` is what the manifest records beside the segments (model, dimension, settings).
+    """
+
+    def __init__(self, data_dir: Path, dimension: int, header: dict[str, Any]) -> None:
+        self.data_dir, self.dimension, self.header = data_dir, dimension, header
+        self._saved: dict[str, dict[str, Any]] = {}  # segment name -> its manifest entry
+        self.generation = -1  # of the last checkpoint written or read
+        self.written_at = time.monotonic()
+
+    def save_segments(self, snapshot: Snapshot) -> list[dict[str, Any]]:
+        """Write the files of the snapshot's segments not saved yet; returns their manifest
+        entries. Costs what was added since the last time."""
+        entries = []
+        for state in snapshot.states:
+            entry = self._saved.get(state.segment.name)
+            if entry is None or not checkpoint_files_exist(self.data_dir, state.segment.name):
+                entry = save_segment(self.data_dir, state.segment)
+                self._saved[state.segment.name] = entry
+            entries.append(entry)
+        return entries
+
+    def write(self, snapshot: Snapshot) -> None:
+        """Save the snapshot's segments, then the manifest naming them all; call with the writer
+        locks held (another process's checkpoint may remove files its manifest does not list,
+        so they are checked again here)."""
+        entries = self.save_segments(snapshot)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            **self.header,
+            "generation": snapshot.generation,
+            "articles": snapshot.article_count,
+            "passages": snapshot.passage_count,
+            "sentences": snapshot.sentence_count,
+            "segments": entries,
+        }
+        atomic_write_bytes(
+            self.data_dir / MANIFEST_FILE, json.dumps(manifest, indent=2).encode("utf-8")
+        )
+        names = {e["name"] for e in entries}
+        remove_unlisted(self.data_dir, names)
+        self._saved = {k: v for k, v in self._saved.items() if k in names}
+        self.generation = snapshot.generation
+        self.written_at = time.monotonic()
+
+    def read(self) -> tuple[int, list[SavedSegment]] | None:
+        """The generation and segments of the last checkpoint, or None when none is usable."""
+        try:
+            manifest = read_manifest(self.data_dir)
+        except CorruptIndexError:
+            return None  # logged when the model was checked
+        if not manifest or manifest.get("format") != MANIFEST_FORMAT:
+            return None
+        try:
+            saved = [
+                load_segment(self.data_dir, entry, self.dimension)
+                for entry in manifest.get("segments", [])
+            ]
+        except CorruptIndexError as exc:
+            log.warning("checkpoint not used (%s); rebuilding from the database", exc)
+            return None
+        self._saved = {e["name"]: e for e in manifest.get("segments", [])}
+        return int(manifest.get("generation", -1)), saved

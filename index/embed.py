@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
 
+from index.arrays import Vectors as Vectors  # re-exported: callers import it from here
 from index.background import Loading
-
-Vectors = npt.NDArray[np.float32]
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads at most this many tokens of a text

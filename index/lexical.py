@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from index.arrays import Floats, Ids
 from index.text import tokenize
 
 K1 = 1.2
 B = 0.75
 
-Floats = npt.NDArray[np.float32]
-Positions = npt.NDArray[np.int64]
+Positions = Ids  # positions within a segment
 
 
 @dataclass(frozen=True)

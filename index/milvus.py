@@ -14,20 +14,19 @@ pymilvus is imported when a collection is opened, so the embedded FAISS default 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from index.arrays import Floats, Ids
 from index.errors import CorpusError
 from index.models import Where
 
 log = logging.getLogger(__name__)
 
-Ids = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float32]
 
 MAX_ID_CHARS = 1024
 MAX_TEXT_CHARS = 65_535
@@ -37,8 +36,36 @@ PUT_BATCH = 256
 OWNER = "cited_answers.store"
 
 
+# The client's keepalive: no pings on an idle connection, and at most one every five minutes
+# on a busy one. gRPC servers refuse pings more frequent than that by default (milvus-lite's
+# among them: it answered pymilvus's 10 s pings with GOAWAY "too_many_pings", which failed the
+# call in flight with UNAVAILABLE); pymilvus checks an idle connection before it reuses it.
+GRPC_OPTIONS = {
+    "grpc.keepalive_time_ms": 300_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.keepalive_permit_without_calls": False,
+}
+RETRY_PAUSE = 0.2  # seconds before a call the connection dropped is made again
+
+
 class MilvusError(CorpusError):
-    """Milvus cannot be reached or refused a request."""
+    """Milvus cannot be reached or refused a request. The message names what failed, never
+    the server's address or the filter expression: both go to the log."""
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether the connection, not the request, failed (the server closed it or is down)."""
+    text = str(exc)
+    return any(
+        sign in text
+        for sign in ("UNAVAILABLE", "Too many pings", "too_many_pings", "Fail connecting")
+    )
+
+
+def _failed(what: str, uri: str, exc: BaseException) -> MilvusError:
+    """The error for a failed request: the details logged, a message safe to show."""
+    log.warning("Milvus at %s failed to %s: %s", uri, what, exc)
+    return MilvusError(f"Milvus failed to {what}")
 
 
 @dataclass(frozen=True)
@@ -68,26 +95,62 @@ class MilvusRow:
         }
 
 
+# Escapes every Milvus expression parser reads (the server's and milvus-lite's): a raw line
+# break ends a string literal, and a raw backslash starts an escape.
+_LITERAL_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def storable(value: str) -> bool:
+    """Whether a stored text can hold ``value`` (it encodes as UTF-8: no lone surrogates).
+    A filter on any other value matches nothing, on every backend."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def quoted(value: str) -> str:
-    """A string literal of Milvus's expression language."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A string literal of Milvus's expression language holding ``value`` exactly: quotes,
+    backslashes and line breaks escaped, so no value ends the literal or fails the parse."""
+    return '"' + value.translate(_LITERAL_ESCAPES) + '"'
+
+
+# Characters a LIKE pattern cannot hold the same way on every engine: milvus-lite's Arrow path
+# reads only ``\\%`` and ``\\_`` as escapes (``\\\\`` is two backslashes), its Python path
+# none, a Milvus server its own set.
+LIKE_SPECIAL = frozenset("\\%_")
+
+
+def like_is_loose(value: str) -> bool:
+    """Whether the LIKE pattern of ``value`` matches more than ``value`` (the caller then
+    checks the bylines it returns)."""
+    return not LIKE_SPECIAL.isdisjoint(value)
 
 
 def _like_substring(value: str) -> str:
-    """A LIKE pattern matching ``value`` anywhere, its own wildcards taken literally."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return quoted(f"%{escaped}%")
+    """A LIKE pattern matching ``value`` anywhere: each character LIKE reads specially becomes
+    the one-character wildcard, so no engine's escaping matters (a superset when there is one:
+    ``like_is_loose``)."""
+    pattern = "".join("_" if ch in LIKE_SPECIAL else ch for ch in value)
+    return quoted(f"%{pattern}%")
 
 
-def expression(where: Where | None) -> str:
-    """The Milvus filter expression of ``where`` ("" when it filters nothing): the same
-    matching as ``ArticleTable.matching`` and ``Snapshot.positions_of``."""
+def expression(where: Where | None) -> str | None:
+    """The Milvus filter expression of ``where`` ("" when it filters nothing, None when it
+    matches nothing: a value no stored text can hold): the same matching as
+    ``ArticleTable.matching`` and ``Snapshot.positions_of``."""
     if where is None:
         return ""
     parts = []
     if where.article_ids is not None:
-        ids = sorted(where.article_ids)
+        ids = sorted(i for i in where.article_ids if storable(i))
+        if not ids:
+            return None
         parts.append(f"article_id in [{', '.join(quoted(i) for i in ids)}]")
+    for value in (where.outlet, where.author, where.published_from, where.published_to):
+        if value is not None and not storable(value):
+            return None
     if where.outlet is not None:
         parts.append(f"outlet == {quoted(where.outlet.casefold())}")
     if where.author is not None:
@@ -123,17 +186,32 @@ class MilvusCollection:
             ) from exc
         self.uri, self.name, self.dimension = uri, name, dimension
         self.owner = owner
+        self._token = token or ""
         try:
-            self._client = MilvusClient(uri=uri, token=token or "", timeout=30)
-            if not self._client.has_collection(name):
-                self._create()
-            else:
-                self._check()
-            self._client.load_collection(name)
+            self._open(MilvusClient)
         except MilvusError:
             raise
         except Exception as exc:
-            raise MilvusError(f"Milvus at {uri} cannot open collection {name!r}: {exc}") from exc
+            if not _unavailable(exc):
+                raise _failed(f"open collection {name!r}", uri, exc) from exc
+            # A connection the server closed (a restart, a GOAWAY) is opened again once.
+            log.warning("Milvus at %s did not answer (%s); connecting again", uri, exc)
+            try:
+                self._open(MilvusClient)
+            except MilvusError:
+                raise
+            except Exception as again:
+                raise _failed(f"open collection {name!r}", uri, again) from again
+
+    def _open(self, client: Any) -> None:
+        self._client = client(
+            uri=self.uri, token=self._token, timeout=30, grpc_options=GRPC_OPTIONS
+        )
+        if not self._client.has_collection(self.name):
+            self._create()
+        else:
+            self._check()
+        self._client.load_collection(self.name)
 
     def _create(self) -> None:
         from pymilvus import DataType, Function, FunctionType
@@ -183,7 +261,7 @@ class MilvusCollection:
         owner = (info.get("properties") or {}).get(OWNER)
         if owner != self.owner:
             raise MilvusError(
-                f"Milvus collection {self.name!r} at {self.uri} holds the passages of another "
+                f"Milvus collection {self.name!r} holds the passages of another "
                 f"database (store {owner}, not {self.owner}); name another collection "
                 "(QA_MILVUS_COLLECTION) or drop that one"
             )
@@ -197,17 +275,23 @@ class MilvusCollection:
                     )
 
     def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the client; once more after loading the collection (a restarted Milvus serves
+        it again only once loaded) or after a dropped connection (every call here is
+        idempotent: searches, counts, upserts by row id and deletes by condition)."""
         try:
             try:
                 return getattr(self._client, method)(*args, **kwargs)
             except Exception as exc:
-                # A restarted Milvus serves the collection again only once it is loaded.
-                if "load" not in str(exc) and "released" not in str(exc):
+                if _unavailable(exc):
+                    log.warning("Milvus at %s did not answer (%s); trying again", self.uri, exc)
+                    time.sleep(RETRY_PAUSE)
+                elif "load" in str(exc) or "released" in str(exc):
+                    self._client.load_collection(self.name)
+                else:
                     raise
-                self._client.load_collection(self.name)
                 return getattr(self._client, method)(*args, **kwargs)
         except Exception as exc:
-            raise MilvusError(f"Milvus at {self.uri} failed to {what}: {exc}") from exc
+            raise _failed(what, self.uri, exc) from exc
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -261,17 +345,21 @@ class MilvusCollection:
 
     def dense(self, vector: Floats, k: int, where: Where | None = None) -> tuple[Ids, Floats]:
         """Row ids and cosines of the ``k`` passages nearest ``vector``, best first."""
+        condition = expression(where)
+        if condition is None:
+            return _nothing()
         data = [np.asarray(vector, dtype=np.float32).tolist()]
-        return self._search("search vectors", data, "vector", k, expression(where))
+        return self._search("search vectors", data, "vector", k, condition)
 
     def lexical(
         self, terms: Sequence[str], k: int, where: Where | None = None
     ) -> tuple[Ids, Floats]:
         """Row ids and BM25 scores of the ``k`` passages best matching the (tokenized) terms,
         best first; nothing for no terms."""
-        if not terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ids, scores = self._search("search text", [" ".join(terms)], "sparse", k, expression(where))
+        condition = expression(where)
+        if not terms or condition is None:
+            return _nothing()
+        ids, scores = self._search("search text", [" ".join(terms)], "sparse", k, condition)
         # milvus-lite reports BM25 as a negative distance, a Milvus server as a positive score.
         return ids, np.abs(scores)
 
@@ -281,3 +369,7 @@ class MilvusCollection:
             self._client.close()
         except Exception:  # closing a broken connection is not an error worth raising
             log.debug("closing the Milvus client failed", exc_info=True)
+
+
+def _nothing() -> tuple[Ids, Floats]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

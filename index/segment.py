@@ -18,13 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from index.acronyms import defined_tokens
+from index.arrays import Ids, Vectors
 from index.lexical import LexicalSegment
 from index.models import Article, Passage, published_day
 from index.text import tokenize
 from index.vectors import VectorIndex, build_index
-
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)

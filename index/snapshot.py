@@ -22,46 +22,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index.acronyms import Expansions, expand_acronyms, expansions_of
+from index.arrays import Floats, Ids, Vectors
 from index.lexical import Deletions, LexicalIndex, SegmentView
 from index.models import Article, Passage, Where
 from index.segment import Segment
 from index.vectors import bitmap_selector
 
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
-Floats = npt.NDArray[np.float32]
 Tokens = Callable[[Article, Passage], Sequence[str]]
-
-
-Expansions = dict[str, list[tuple[frozenset[str], str]]]
-
-
-def expansions_of(acronyms: dict[str, tuple[str, ...]]) -> Expansions:
-    """Expansion's first token → (its tokens, the acronym), to find spelled-out forms."""
-    by_first: Expansions = {}
-    for acronym, expansion in acronyms.items():
-        by_first.setdefault(expansion[0], []).append((frozenset(expansion), acronym))
-    return by_first
-
-
-def expand_acronyms(
-    terms: Sequence[str], acronyms: dict[str, tuple[str, ...]], expansions: Expansions
-) -> tuple[str, ...]:
-    """Query tokens with each acronym's expansion added, and each spelled-out expansion's
-    acronym (``acronyms`` and its ``expansions_of``): "cpec" also finds "China-Pakistan
-    Economic Corridor", and the words find "CPEC"."""
-    have = set(terms)
-    added: list[str] = []
-    for term in dict.fromkeys(terms):
-        for word in acronyms.get(term, ()):
-            if word not in have:
-                have.add(word)
-                added.append(word)
-        for words, acronym in expansions.get(term, ()):
-            if acronym not in have and words <= have:
-                have.add(acronym)
-                added.append(acronym)
-    return (*terms, *added)
 
 
 @dataclass(frozen=True)

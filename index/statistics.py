@@ -22,7 +22,8 @@ from sqlalchemy import Connection
 
 from index.acronyms import defined_tokens
 from index.models import Passage
-from index.store import Database, articles_table, meta_table, upsert_meta
+from index.rows import articles_table, meta_table, upsert_meta
+from index.store import Database
 
 Sum = npt.NDArray[np.float64]
 

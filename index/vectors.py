@@ -13,13 +13,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from index.arrays import Ids, Vectors
+
 try:
     import faiss
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the vector index needs FAISS: pip install faiss-cpu==1.15.1") from exc
-
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
 
 
 def set_threads(threads: int) -> None:

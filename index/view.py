@@ -1,5 +1,5 @@
 """What answering reads of a corpus: the surface both the embedded snapshot
-(``index/snapshot.py``) and a Milvus-backed view (``index/milvus_corpus.py``) offer.
+(``index/snapshot.py``) and a Milvus-backed view (``index/milvus_view.py``) offer.
 
 Positions name passages within one view: slots of the snapshot's segments, or database row ids
 on Milvus. A position is only meaningful to the view that returned it.
@@ -13,12 +13,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from index.arrays import Ids, Vectors
 from index.lexical import TermStatistics
 from index.models import Article, Passage, Where
 from index.snapshot import Candidates
-
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
 
 
 class CorpusView(Protocol):

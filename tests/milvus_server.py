@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from index.milvus import GRPC_OPTIONS
+
 
 def free_port() -> int:
     """A TCP port nothing listens on at the moment."""
@@ -54,7 +56,7 @@ class MilvusServer:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                client = MilvusClient(uri=self.uri, timeout=2)
+                client = MilvusClient(uri=self.uri, timeout=2, grpc_options=GRPC_OPTIONS)
                 client.list_collections()
                 client.close()
                 return

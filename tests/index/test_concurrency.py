@@ -99,7 +99,7 @@ def test_reads_go_on_while_this_process_holds_the_writer_locks(
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with corpus._exclusive():
+        with corpus.locks.exclusive():
             held.set()
             release.wait(30)
 

@@ -10,12 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from index.config import IndexConfig
 from index.corpus import MANIFEST_FILE, Corpus
 from index.errors import ArticleNotFoundError, IndexMismatchError
 from index.models import Article
 from index.store import Database
 from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
+
+
+def passages(*articles: Article) -> int:
+    """How many passages ingest cuts from these articles."""
+    return sum(len(IndexConfig().passages(a)) for a in articles)
+
+
+FIVE_PASSAGES = passages(*FIVE_ARTICLES)
+BY_ID = {a.id: a for a in FIVE_ARTICLES}
 
 
 @pytest.fixture
@@ -43,7 +53,7 @@ def test_save_and_load_round_trip(corpus: Corpus, embedder: FakeEmbedder) -> Non
     ]
     again = reopen(corpus, embedder)
     after = again.snapshot
-    assert after.passage_count == before.passage_count == 5
+    assert after.passage_count == before.passage_count == FIVE_PASSAGES
     positions, scores = after.dense_search(query, 3)
     assert [
         (after.passage(int(p)).id, float(s)) for p, s in zip(positions, scores, strict=True)
@@ -56,9 +66,9 @@ def test_save_and_load_round_trip(corpus: Corpus, embedder: FakeEmbedder) -> Non
 
 
 def test_stored_passages_match_article_text(corpus: Corpus) -> None:
-    passages = [p for _, p in corpus.snapshot.iter_passages()]
-    assert len(passages) == 5
-    for passage in passages:
+    stored = [p for _, p in corpus.snapshot.iter_passages()]
+    assert len(stored) == FIVE_PASSAGES
+    for passage in stored:
         article = corpus.get_article(passage.article_id)
         assert article.text[passage.start : passage.end] == passage.text
         for sentence in passage.sentences:
@@ -92,7 +102,7 @@ def test_changed_article_replaces_its_passages(corpus: Corpus, embedder: FakeEmb
     snapshot = corpus.snapshot
     texts = [p.text for _, p in snapshot.iter_passages() if p.article_id == "chess"]
     assert texts == ["The chess final was won by the challenger."]
-    assert snapshot.passage_count == 5
+    assert snapshot.passage_count == FIVE_PASSAGES - passages(BY_ID["chess"]) + passages(changed)
     assert snapshot.article("chess") == (replace(changed, text=""), 1)
 
 
@@ -104,7 +114,7 @@ def test_delete_article_survives_restart(corpus: Corpus, embedder: FakeEmbedder)
     again = reopen(corpus, embedder)
     assert "bees" not in again.snapshot.articles
     positions, _ = again.snapshot.dense_search(embedder.embed_query("bees pesticides"), 10)
-    assert len(positions) == 4
+    assert len(positions) == FIVE_PASSAGES - passages(BY_ID["bees"])
     assert all(again.snapshot.passage(int(p)).article_id != "bees" for p in positions)
     again.close()
 
@@ -133,7 +143,7 @@ def test_store_without_manifest_opens_from_the_database(
     again = Corpus(
         corpus.data_dir, embedder.name, embedder.dimension, database_url=corpus.database_url
     )
-    assert again.snapshot.passage_count == 5
+    assert again.snapshot.passage_count == FIVE_PASSAGES
     assert (corpus.data_dir / MANIFEST_FILE).exists()
     again.close()
 
@@ -159,7 +169,7 @@ def test_open_reads_vectors_from_the_checkpoint_and_replays_later_commits(
 ) -> None:
     corpus.close()  # checkpoint at this generation
     manifest = json.loads((corpus.data_dir / MANIFEST_FILE).read_text())
-    assert manifest["passages"] == 5 and manifest["articles"] == 5
+    assert manifest["passages"] == FIVE_PASSAGES and manifest["articles"] == len(FIVE_ARTICLES)
     assert all(
         (corpus.data_dir / "segments" / f"{s['name']}.faiss").exists() for s in manifest["segments"]
     )
@@ -171,9 +181,8 @@ def test_open_reads_vectors_from_the_checkpoint_and_replays_later_commits(
         refresh_seconds=0,
         database_url=corpus.database_url,
     )
-    other.add_articles(
-        [replace(FIVE_ARTICLES[1], text="A new chess champion was crowned.")], embedder
-    )
+    crowned = replace(FIVE_ARTICLES[1], text="A new chess champion was crowned.")
+    other.add_articles([crowned], embedder)
     other.delete_article("rail")
     monkeypatch.setattr(other, "checkpoint", lambda: False)
     other.close()
@@ -199,7 +208,9 @@ def test_open_reads_vectors_from_the_checkpoint_and_replays_later_commits(
     assert [p.text for _, p in snapshot.iter_passages() if p.article_id == "chess"] == [
         "A new chess champion was crowned."
     ]
-    assert snapshot.passage_count == 4
+    assert snapshot.passage_count == (
+        FIVE_PASSAGES - passages(BY_ID["rail"], BY_ID["chess"]) + passages(crowned)
+    )
     again.close()
 
 
@@ -216,7 +227,7 @@ def test_damaged_checkpoint_is_rebuilt_from_the_database(
         refresh_seconds=0,
         database_url=corpus.database_url,
     )
-    assert again.snapshot.passage_count == 5
+    assert again.snapshot.passage_count == FIVE_PASSAGES
     positions, _ = again.snapshot.dense_search(embedder.embed_query("volcano lava"), 1)
     assert again.snapshot.passage(int(positions[0])).article_id == "volcano"
     again.close()
@@ -227,7 +238,7 @@ def test_damaged_checkpoint_is_rebuilt_from_the_database(
         refresh_seconds=0,
         database_url=corpus.database_url,
     )
-    assert reopened.snapshot.passage_count == 5  # the new checkpoint reads back whole
+    assert reopened.snapshot.passage_count == FIVE_PASSAGES  # the new checkpoint reads back whole
     reopened.close()
 
 
@@ -245,7 +256,7 @@ def test_truncated_manifest_is_rebuilt_with_a_log_line(
             refresh_seconds=0,
             database_url=corpus.database_url,
         )
-    assert again.snapshot.passage_count == 5
+    assert again.snapshot.passage_count == FIVE_PASSAGES
     assert any("rebuild" in r.getMessage().lower() for r in caplog.records), caplog.text
     again.close()
 
@@ -255,12 +266,12 @@ def test_reindex_embeds_every_article_again_and_rebuild_reads_the_database(
 ) -> None:
     before = [p for _, p in corpus.snapshot.iter_passages()]
     calls = embedder.calls
-    assert corpus.reindex(embedder, batch_articles=2) == 5
+    assert corpus.reindex(embedder, batch_articles=2) == len(FIVE_ARTICLES)
     assert embedder.calls > calls
     after = corpus.rebuild()
     assert len(after.states) == 1
     assert sorted(p.id for _, p in after.iter_passages()) == sorted(p.id for p in before)
-    assert after.article_count == 5
+    assert after.article_count == len(FIVE_ARTICLES)
 
 
 def test_an_article_that_cannot_be_stored_fails_alone(

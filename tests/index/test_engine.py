@@ -154,7 +154,7 @@ def test_background_merges_keep_deletions_made_while_merging(
             corpus.delete_article("a0")
             return found
 
-    corpus.merge_policy = DeleteWhileMerging(factor=2, base=1)
+    corpus.segments.merge_policy = DeleteWhileMerging(factor=2, base=1)
     assert corpus.merge()
     snapshot = corpus.snapshot
     assert snapshot.article("a0") is None

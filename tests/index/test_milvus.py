@@ -15,8 +15,8 @@ from index.corpus import Corpus
 from index.milvus import MilvusCollection, MilvusError, MilvusRow, expression
 from index.milvus_corpus import MilvusCorpus
 from index.models import Article, Where
+from index.rows import meta_table
 from index.sources import read_paths
-from index.store import meta_table
 from qa.models import Filters
 from qa.retrieve import Retriever
 from tests.conftest import FIVE_ARTICLES, SEED
@@ -140,7 +140,7 @@ def test_filters_become_milvus_expressions_with_the_same_results(
 def test_a_filter_value_is_quoted_not_read_as_an_expression() -> None:
     where = Where(article_ids=frozenset({'a" or id > 0 or "'}), author="50%_\\")
     assert expression(where) == (
-        'article_id in ["a\\" or id > 0 or \\""] and author like "%50\\\\%\\\\_\\\\\\\\%"'
+        'article_id in ["a\\" or id > 0 or \\""] and author like "%50___%"'
     )
 
 
@@ -179,9 +179,9 @@ def test_a_write_that_stopped_after_the_database_commit_is_repaired_from_the_cha
 ) -> None:
     writer = open_milvus(tmp_path, milvus_server, milvus_collection, "writer")
     writer.add_articles(FIVE_ARTICLES[:2], embedder)
-    owner = writer._store_id()
+    owner = writer.milvus.store_id
     broken = FailingCollection(milvus_server.uri, milvus_collection, embedder.dimension, owner)
-    writer.collection = broken
+    writer.milvus.collection = broken
     late = Article(id="late", title="Late news", text="A comet was seen over the harbour at dawn.")
     with pytest.raises(MilvusError):
         writer.add_articles([late], embedder)

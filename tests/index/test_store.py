@@ -19,7 +19,8 @@ from alembic.script import ScriptDirectory
 from index.chunk import chunk_article
 from index.corpus import DB_FILE, Corpus
 from index.models import Article, Entity
-from index.store import MIGRATIONS, Database, StoredPassage, sqlite_url
+from index.rows import StoredPassage
+from index.store import MIGRATIONS, Database, sqlite_url
 from tests.conftest import FIVE_ARTICLES
 from tests.fakes import FakeEmbedder
 

@@ -196,5 +196,8 @@ class AnswerPicker:
             if expansion:
                 found = find_answer(asked, EXPANSION, sentence, hits[i].passage.entities)
                 span = found[0] if found is not None else None
-            scored.append((judgement.score, Pick(i, sentence, span, judgement.score)))
+            scored.append((judgement.selection, Pick(i, sentence, span, judgement.selection)))
+        if expansion and any(p.span is not None for _, p in scored):
+            # A sentence that spells the acronym out answers "what does it stand for".
+            scored = [item for item in scored if item[1].span is not None]
         return _best(scored, hits, self.recency_margin)

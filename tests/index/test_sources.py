@@ -195,7 +195,7 @@ def test_a_deeply_nested_jsonl_line_is_named_and_the_next_is_read(tmp_path: Path
 def test_jsonl_depth_counts_brackets_outside_strings_only() -> None:
     from index.sources import json_depth
 
-    assert json_depth('{"a": [1, {"b": []}]}') == 3
+    assert json_depth('{"a": [1, {"b": []}]}') == 4
     assert json_depth('{"text": "[[[[{{{{ \\" [[[["}') == 1
     assert json_depth("[" * 50 + "]" * 50) == 50
 

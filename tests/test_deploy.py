@@ -352,7 +352,9 @@ def test_a_client_cannot_choose_the_address_the_replicas_rate_limit(
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
     proxy = _load_balancer_address(services, load_balancer)
-    headers = {words[0].lower(): words[1] for words in _directives(_nginx_text(), "proxy_set_header")}
+    headers = {
+        words[0].lower(): words[1] for words in _directives(_nginx_text(), "proxy_set_header")
+    }
     client = "203.0.113.7"
 
     def forwarded(remote: str, incoming: str | None) -> str:
@@ -369,7 +371,9 @@ def test_a_client_cannot_choose_the_address_the_replicas_rate_limit(
         async def app(scope: Any, receive: Any, send: Any) -> None:
             found.append(scope["client"][0])
 
-        middleware = ProxyHeadersMiddleware(app, trusted_hosts=api_environment["FORWARDED_ALLOW_IPS"])
+        middleware = ProxyHeadersMiddleware(
+            app, trusted_hosts=api_environment["FORWARDED_ALLOW_IPS"]
+        )
         raw = [] if xff is None else [(b"x-forwarded-for", xff.encode())]
         scope = {"type": "http", "client": (peer, 40000), "headers": raw, "scheme": "http"}
         asyncio.run(middleware(scope, None, None))  # type: ignore[arg-type]

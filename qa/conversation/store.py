@@ -24,8 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta

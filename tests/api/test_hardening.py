@@ -422,7 +422,9 @@ def test_a_bulk_body_is_refused_at_the_first_line_over_the_limit(
         return real(record)
 
     monkeypatch.setattr(sources, "article_from_record", counted)
-    lines = [json.dumps({"id": f"a{i}", "title": f"T{i}", "text": f"Text {i}."}) for i in range(1000)]
+    lines = [
+        json.dumps({"id": f"a{i}", "title": f"T{i}", "text": f"Text {i}."}) for i in range(1000)
+    ]
     with client_with(tmp_path, api_key=KEY, max_bulk_articles=3) as c:
         response = c.post("/api/articles:bulk", content="\n".join(lines), headers=AUTH)
         assert response.status_code == 413

@@ -72,7 +72,8 @@ def test_many_short_lines_clean_in_linear_time() -> None:
 
     header = "\n".join(f"label {i}" for i in range(35_000))
     footer = "\n".join(f"story {i}" for i in range(35_000))
-    raw = f"Outlet\n\n{header}\n\nBy Jane Doe\n\nThe body of the article.\n\nRelated stories\n\n{footer}"
+    body = "By Jane Doe\n\nThe body of the article.\n\nRelated stories"
+    raw = f"Outlet\n\n{header}\n\n{body}\n\n{footer}"
     began = time.process_time()
     article = clean_page(raw)
     assert article.author == "Jane Doe" and article.text == "The body of the article."

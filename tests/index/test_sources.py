@@ -215,7 +215,9 @@ def test_a_page_of_empty_elements_reaches_the_extractor_without_them(
         return real(html, **kwargs)
 
     monkeypatch.setattr(trafilatura, "bare_extraction", watched)
-    body = "".join(f"<p>The reef bleached in part {i} during the March heatwave.</p>" for i in range(20))
+    body = "".join(
+        f"<p>The reef bleached in part {i} during the March heatwave.</p>" for i in range(20)
+    )
     html = f"<html><body><article><h1>Reef</h1>{body}{'<p> </p>' * 250_000}</article></body></html>"
     article = article_from_html(html)
     assert "part 19" in article.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -24,9 +23,10 @@ _ABBREVIATIONS = frozenset(
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # Each sentence of a passage gets a vector of its own at ingest, and the writer waits for the
-# model: 50,000 one-word sentences (200,000 characters) were 65 s of it. Prose holds a handful
-# per passage (800 characters at 50 a sentence: 16); a passage with more has runs of tiny ones
-# merged, so the model work an article causes is bounded by its passages, not its full stops.
+# model: 50,000 one-word sentences (200,000 characters) were 50,000 model calls. Prose holds a
+# handful per passage (800 characters at 50 a sentence: 16). A passage of more is given to the
+# model as one sentence, itself: merging runs of tiny ones would not do, since the model's work
+# follows the tokens, which merging keeps (and the model reads at most 256 of one text).
 MAX_SENTENCES = 16
 
 
@@ -113,13 +113,11 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _at_most(text: str, sentences: list[Span], limit: int) -> tuple[Span, ...]:
-    """The sentences, or when there are more than ``limit`` of them, ``limit`` runs of
-    neighbouring ones as even in number as can be, each run one span."""
+    """The sentences, or when there are more than ``limit`` of them, one span covering them."""
     if len(sentences) <= limit:
         return tuple(sentences)
-    bounds = [round(i * len(sentences) / limit) for i in range(limit + 1)]
-    runs = (sentences[a:b] for a, b in itertools.pairwise(bounds))
-    return tuple(Span(r[0].start, r[-1].end, text[r[0].start : r[-1].end]) for r in runs)
+    start, end = sentences[0].start, sentences[-1].end
+    return (Span(start, end, text[start:end]),)
 
 
 def chunk_article(article: Article, max_chars: int = 800, min_chars: int = 120) -> list[Passage]:
@@ -129,7 +127,7 @@ def chunk_article(article: Article, max_chars: int = 800, min_chars: int = 120) 
     shorter than ``min_chars`` is merged with the next one when the two still fit. A sentence
     longer than ``max_chars`` (or text with no sentence ends at all) is cut at whitespace, or
     hard where there is none, so no passage is longer than ``max_chars``. A passage holds at
-    most ``MAX_SENTENCES`` sentences (runs of tiny ones merge).
+    most ``MAX_SENTENCES`` sentences; one of more is one sentence.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")

@@ -199,8 +199,8 @@ def test_chunking_time_grows_linearly(make: Callable[[int], str]) -> None:
 
 
 def test_the_sentences_that_get_a_vector_are_capped_per_passage() -> None:
-    # 50,000 one-word sentences, 200,000 characters: each had a vector of its own (65 s of the
-    # model at ingest); runs of them now share one, at most MAX_SENTENCES per passage.
+    # 50,000 one-word sentences, 250,000 characters: each had a vector of its own (65 s of the
+    # model at ingest); a passage of more than MAX_SENTENCES is now one sentence to the model.
     from index.chunk import MAX_SENTENCES
     from index.models import Article
 

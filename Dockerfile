@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1 \
-    QA_DATA_DIR=/data
+    QA_DATA_DIR=/data \
+    QA_RATE_LIMIT=60/minute
 
 WORKDIR /app
 # The same order as `make install`: the CPU build of torch first, so that nothing pulls CUDA.

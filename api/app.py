@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from api.mcp import mcp_transport, mount_mcp
 from api.observability import Metrics, RequestLogMiddleware
 from api.openai_errors import OpenAIErrorMiddleware
 from api.routes import articles, ask, conversations, health, openai
-from api.security import SecurityHeadersMiddleware, mount_docs
+from api.security import SecurityHeadersMiddleware, mount_docs, public_detail
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
 from qa.errors import QuestionError
@@ -58,13 +57,10 @@ def _error(status: int) -> Callable[[Request, Exception], Any]:
     return handler
 
 
-# Absolute file paths stay in the server's log; a client learns what failed, not where.
-_PATH = re.compile(r"(?:/[^\s'\"/:]+){2,}/?")
-
-
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The whole message stays in the server's log; a client learns what failed, not where.
     log.error("the index cannot serve %s %s: %s", request.method, request.url.path, exc)
-    detail = _PATH.sub("<data dir>", str(exc))
+    detail = public_detail(str(exc))
     return JSONResponse(status_code=503, content={"detail": f"the index cannot be used: {detail}"})
 
 
@@ -136,6 +132,9 @@ def create_app(
         # Served below from this server's own files when enabled; ReDoc would need a CDN.
         docs_url=None,
         redoc_url=None,
+        # Starlette's trailing-slash redirect builds its Location from the Host header, which
+        # the client chose: a path with a stray slash is a 404 instead.
+        redirect_slashes=False,
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.work = WorkLimiter(settings.max_concurrent_questions, settings.max_queued_questions)

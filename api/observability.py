@@ -1,5 +1,8 @@
 """What the service tells its operators: a request id on every response, one structured log
-line per request, and Prometheus metrics at /metrics."""
+line per request, and Prometheus metrics at /metrics.
+
+A logged path is the route's template (``/api/conversations/{conversation_id}``), never the path
+as sent: whoever reads the logs must not learn the ids in it."""
 
 from __future__ import annotations
 
@@ -131,7 +134,8 @@ class RequestLogMiddleware:
                         "event": "request",
                         "request_id": request_id,
                         "method": method,
-                        "path": scope["path"],
+                        # The route's template, never the path as sent: a path can hold a
+                        # conversation id, which is all that guards a conversation.
                         "route": template,
                         "status": status,
                         "ms": round(elapsed * 1000, 1),

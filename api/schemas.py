@@ -322,10 +322,13 @@ def _stored_span(turn: HistoryTurn) -> AnswerSpanOut | None:
 
 
 class ConversationOut(BaseModel):
-    """A conversation's turns, oldest first."""
+    """A page of a conversation's turns, oldest first: the latest ones, or those before a turn."""
 
     id: str
     turns: list[TurnOut]
+    has_more: bool = Field(
+        False, description="Older turns are left: ask again with before=<the first turn here>."
+    )
 
 
 class FeedbackIn(BaseModel):

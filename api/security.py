@@ -1,8 +1,10 @@
-"""Response headers that keep the pages from being framed, sniffed or fed foreign scripts, and
-the API docs served from this server rather than a CDN."""
+"""Response headers that keep the pages from being framed, sniffed or fed foreign scripts, the
+API docs served from this server rather than a CDN, and the scrubbing of what an error tells a
+client."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,6 +22,27 @@ CSP = (
 )
 # Swagger UI sets style attributes from its scripts.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+# What an unavailable index tells a client: what failed, never where (a file path, a URI, an
+# address) nor why in the backend's words (Milvus quotes the filter expression it could not
+# parse). The server's log keeps the whole message.
+_CAUSE = re.compile(r":\s")
+_URI = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S*")
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
+_HOST_PORT = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9.-]*:\d{1,5}\b")
+_PATH = re.compile(r"(?:/[^\s'\"/:]+){2,}/?")
+
+
+def public_detail(message: str) -> str:
+    """``message`` as a client may read it: its first clause (up to the first ": ", where a
+    cause in another system's words begins), with URIs and addresses as ``<address>`` and
+    absolute paths as ``<data dir>``."""
+    what = _CAUSE.split(message, maxsplit=1)[0]
+    what = _URI.sub("<address>", what)
+    what = _IPV4.sub("<address>", what)
+    what = _HOST_PORT.sub("<address>", what)
+    return _PATH.sub("<data dir>", what).strip()
+
+
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -22,6 +22,12 @@ _ABBREVIATIONS = frozenset(
 )
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# Each sentence of a passage gets a vector of its own at ingest, and the writer waits for the
+# model: 50,000 one-word sentences (200,000 characters) were 50,000 model calls. Prose holds a
+# handful per passage (800 characters at 50 a sentence: 16). A passage of more is given to the
+# model as one sentence, itself: merging runs of tiny ones would not do, since the model's work
+# follows the tokens, which merging keeps (and the model reads at most 256 of one text).
+MAX_SENTENCES = 16
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -106,13 +112,22 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _at_most(text: str, sentences: list[Span], limit: int) -> tuple[Span, ...]:
+    """The sentences, or when there are more than ``limit`` of them, one span covering them."""
+    if len(sentences) <= limit:
+        return tuple(sentences)
+    start, end = sentences[0].start, sentences[-1].end
+    return (Span(start, end, text[start:end]),)
+
+
 def chunk_article(article: Article, max_chars: int = 800, min_chars: int = 120) -> list[Passage]:
     """Cut an article into passages of whole sentences, one paragraph where it fits.
 
     A paragraph longer than ``max_chars`` is packed greedily into runs of sentences; a unit
     shorter than ``min_chars`` is merged with the next one when the two still fit. A sentence
     longer than ``max_chars`` (or text with no sentence ends at all) is cut at whitespace, or
-    hard where there is none, so no passage is longer than ``max_chars``.
+    hard where there is none, so no passage is longer than ``max_chars``. A passage holds at
+    most ``MAX_SENTENCES`` sentences; one of more is one sentence.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
@@ -153,7 +168,7 @@ def chunk_article(article: Article, max_chars: int = 800, min_chars: int = 120) 
             start=unit[0].start,
             end=unit[-1].end,
             text=text[unit[0].start : unit[-1].end],
-            sentences=tuple(unit),
+            sentences=_at_most(text, unit, MAX_SENTENCES),
         )
         for i, unit in enumerate(merged)
     ]

@@ -127,10 +127,12 @@ def _parse_header(lines: list[str]) -> tuple[str | None, str | None, str | None,
     return title, outlet, standfirst, labels
 
 
-def _parse_footer(blocks: list[list[str]], authors: list[str]) -> tuple[str | None, list[str]]:
-    """Return the author bio and the short labels found below the body (section names of links)."""
+def _parse_footer(blocks: list[list[str]], authors: list[str]) -> tuple[str | None, set[str]]:
+    """Return the author bio and the short labels found below the body (section names of links),
+    as a set: each header label is looked up in it, and a page may have tens of thousands of
+    both (a list made that quadratic, 45 s for 70,000 lines)."""
     bio = None
-    labels: list[str] = []
+    labels: set[str] = set()
     after_author_heading = False
     for block in blocks:
         first = block[0]
@@ -140,7 +142,7 @@ def _parse_footer(blocks: list[list[str]], authors: list[str]) -> tuple[str | No
         if after_author_heading and bio is None and any(first.startswith(a) for a in authors):
             bio = " ".join(block)
             continue
-        labels.extend(ln for ln in block if _word_count(ln) <= 3)
+        labels.update(ln for ln in block if _word_count(ln) <= 3)
     return bio, labels
 
 

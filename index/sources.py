@@ -24,6 +24,17 @@ _ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,199}\Z")  # \Z: "$" lets "id\n
 _OPTIONAL_FIELDS = ("url", "author", "published", "source", "section", "standfirst")
 # JSON can spell a lone surrogate ("\ud800"); it is no Unicode text, and nothing can encode it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# An article is a flat object; json.loads recurses once per level and raises RecursionError
+# (a 500 that lost the whole batch) past about a thousand, so depth is measured before parsing.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: no backtracking per character
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+# trafilatura's work grows with the elements of a page (about 50 us each, 73 s for 1.98 MB of
+# "<p> </p>"): empty elements, which hold no text, are dropped before it runs, and a page with
+# more elements than this is refused. A long news page has a few thousand.
+MAX_HTML_ELEMENTS = 50_000
+_EMPTY_ELEMENT = re.compile(r"<([A-Za-z][A-Za-z0-9]*)\b[^<>]*>(?:\s|&nbsp;|&#160;)*</\1\s*>")
+_TAG = re.compile(r"<[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -142,12 +153,47 @@ def article_from_record(record: Any) -> Article:
     )
 
 
+def json_depth(text: str, stop_above: int | None = None) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings do not
+    count), read in linear time without recursion; stops counting once past ``stop_above``."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def without_empty_elements(html: str) -> str:
+    """``html`` without elements that hold nothing but whitespace (nested ones too, to three
+    levels): they cost the extractor as much as text does and give it nothing."""
+    for _ in range(3):
+        html, dropped = _EMPTY_ELEMENT.subn("", html)
+        if not dropped:
+            break
+    return html
+
+
 def article_from_html(html: str, article_id: str | None = None) -> Article:
     """Extract an article's main content and metadata from an HTML page (trafilatura).
 
-    Raises ``InvalidArticleError`` when the page has no main content.
+    Raises ``InvalidArticleError`` when the page has no main content, or more than
+    ``MAX_HTML_ELEMENTS`` elements once empty ones are dropped.
     """
     import trafilatura
+
+    html = without_empty_elements(html)
+    elements = sum(1 for _ in _TAG.finditer(html))
+    if elements > MAX_HTML_ELEMENTS:
+        raise InvalidArticleError(
+            f"the page has {elements} HTML elements that are not empty; the limit is "
+            f"{MAX_HTML_ELEMENTS}: send its text as .txt or JSON instead"
+        )
 
     # Precision over recall, and no fallback extractors: they take navigation menus for content.
     doc = trafilatura.bare_extraction(
@@ -190,8 +236,20 @@ def decode_text(data: bytes) -> str:
 Located = tuple[str, Article | SourceError]  # where an item was read, and the item
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``text.split("\n")`` gives them, one at a time: a reader that
+    stops early (a bulk call over its limit) has not cut up the rest."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        yield text[start:end]
+        start = end + 1
+
+
 def _jsonl_items(text: str, source: str, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Located]:
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         where = f"{source}:{number}"
@@ -201,6 +259,10 @@ def _jsonl_items(text: str, source: str, max_line_bytes: int = MAX_LINE_BYTES) -
             and len(line.encode("utf-8", "surrogatepass")) > max_line_bytes
         ):
             yield where, SourceError(where, f"the line is longer than {max_line_bytes} bytes")
+            continue
+        if json_depth(line, stop_above=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            reason = f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+            yield where, SourceError(where, reason)
             continue
         try:
             yield where, article_from_record(json.loads(line))

@@ -268,6 +268,7 @@ def open_conversations(settings: Settings) -> ConversationStore:
         settings.database_url or settings.data_dir / CONVERSATIONS_FILE,
         max_turns=settings.conversation_max_turns,
         max_age_days=settings.conversation_max_age_days,
+        max_total_turns=settings.conversation_max_total_turns,
     )
 
 

@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     conversation_max_turns: int = Field(
         100, ge=1, description="Turns kept per conversation; older ones are dropped."
     )
+    conversation_max_total_turns: int = Field(
+        100_000,
+        ge=1,
+        description="Turns kept in all conversations together; past this the oldest are deleted"
+        " (a turn is about 1 KB at top_k 5, at most about 12 KB at top_k 50).",
+    )
     conversation_max_age_days: float = Field(
         30.0, gt=0, description="Turns older than this many days are deleted."
     )

@@ -7,6 +7,8 @@ compose file sets and the settings do not know fails here, not silently at run t
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -311,5 +313,92 @@ def test_the_load_balancer_listens_on_8080_and_forwards_the_client_address() -> 
     text = _nginx_text()
     assert _directives(text, "listen") == [["8080"]]
     headers = {words[0].lower(): words[1] for words in _directives(text, "proxy_set_header")}
-    assert headers["x-forwarded-for"] == "$proxy_add_x_forwarded_for"
+    # Only the address nginx saw: $proxy_add_x_forwarded_for would pass on whatever
+    # X-Forwarded-For the client sent, in front of it.
+    assert headers["x-forwarded-for"] == "$remote_addr"
     assert headers["host"] == "$host"
+
+
+def _load_balancer_address(services: dict[str, dict[str, Any]], load_balancer: str) -> str:
+    networks = services[load_balancer].get("networks") or {}
+    addresses = [(spec or {}).get("ipv4_address") for spec in networks.values()]
+    assert len(addresses) == 1 and addresses[0], f"{load_balancer} has no fixed address"
+    return str(addresses[0])
+
+
+def test_the_replicas_trust_forwarded_addresses_from_the_load_balancer_only(
+    services: dict[str, dict[str, Any]], api_environment: dict[str, str], load_balancer: str
+) -> None:
+    address = _load_balancer_address(services, load_balancer)
+    assert api_environment["FORWARDED_ALLOW_IPS"] == address
+    document = yaml.safe_load(_substitute(COMPOSE.read_text(encoding="utf-8")))
+    [subnet] = [pool["subnet"] for pool in document["networks"]["default"]["ipam"]["config"]]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [None, "172.18.0.5", "10.9.0.1, 172.18.0.5", "198.51.100.1, 10.9.0.1, 172.18.0.5"],
+)
+def test_a_client_cannot_choose_the_address_the_replicas_rate_limit(
+    services: dict[str, dict[str, Any]],
+    api_environment: dict[str, str],
+    load_balancer: str,
+    sent: str | None,
+) -> None:
+    """A request through nginx, as the two files configure it, reaches the app with the client's
+    own address, whatever X-Forwarded-For it sent; one that reaches a replica from elsewhere on
+    the network keeps its connecting address."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    proxy = _load_balancer_address(services, load_balancer)
+    headers = {
+        words[0].lower(): words[1] for words in _directives(_nginx_text(), "proxy_set_header")
+    }
+    client = "203.0.113.7"
+
+    def forwarded(remote: str, incoming: str | None) -> str:
+        # nginx's two variables, as its documentation defines them.
+        template = headers["x-forwarded-for"]
+        if template == "$remote_addr":
+            return remote
+        assert template == "$proxy_add_x_forwarded_for", template
+        return f"{incoming}, {remote}" if incoming else remote
+
+    def seen(peer: str, xff: str | None) -> str:
+        found: list[str] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            found.append(scope["client"][0])
+
+        middleware = ProxyHeadersMiddleware(
+            app, trusted_hosts=api_environment["FORWARDED_ALLOW_IPS"]
+        )
+        raw = [] if xff is None else [(b"x-forwarded-for", xff.encode())]
+        scope = {"type": "http", "client": (peer, 40000), "headers": raw, "scheme": "http"}
+        asyncio.run(middleware(scope, None, None))  # type: ignore[arg-type]
+        return found[0]
+
+    assert seen(proxy, forwarded(client, sent)) == client
+    assert seen("172.31.250.3", sent) == "172.31.250.3"
+
+
+def test_the_shipped_configuration_limits_the_rate_per_client(
+    api_environment: dict[str, str],
+) -> None:
+    from limits import parse_many
+
+    for rate in (api_environment.get("QA_RATE_LIMIT", ""), _dockerfile_env()["QA_RATE_LIMIT"]):
+        items = parse_many(rate)
+        assert items, rate
+        per_minute = min(item.amount * 60 / item.get_expiry() for item in items)
+        assert per_minute <= 120, rate
+
+
+def _dockerfile_env() -> dict[str, str]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            found.update(re.findall(r"([A-Z_][A-Z0-9_]*)=(\S+)", line))
+    return found

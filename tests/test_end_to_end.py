@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from index.corpus import MANIFEST_FILE
 from index.chunk import chunk_article
+from index.corpus import MANIFEST_FILE
 from index.sources import SourceError, read_paths
 from tests.conftest import SEED, write_beir
 from tests.live import LiveServer
@@ -50,7 +50,8 @@ def test_the_answer_model_answers_the_ambassador_question_with_his_name(
     assert "Jiang Zaidong" in body["answer_span"]["text"]
     first = body["citations"][0]
     assert first["highlight"] is not None
-    assert first["start"] <= body["answer_span"]["start"] < body["answer_span"]["end"] <= first["end"]
+    span = body["answer_span"]
+    assert first["start"] <= span["start"] < span["end"] <= first["end"]
 
 
 def test_fresh_server_refuses_an_out_of_corpus_question(server: LiveServer) -> None:
@@ -68,9 +69,7 @@ def test_server_wrote_a_manifest_for_the_real_model(server: LiveServer) -> None:
     assert manifest["model"] == "all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
     article = next((SEED.parent).glob("*.txt"))
-    (expected,) = [
-        item for item in read_paths([article]) if not isinstance(item, SourceError)
-    ]
+    (expected,) = [item for item in read_paths([article]) if not isinstance(item, SourceError)]
     assert manifest["passages"] == len(chunk_article(expected))
 
 

@@ -249,8 +249,9 @@ def finish(
     """Export the trained ``net`` to ``out`` and judge it: the span weight of the selection
     score is chosen on half of the held-out questions (every other one) and the figures are
     measured on the other half."""
-    tokenizer = load_tokenizer(Path(packaged_model_path()) / "tokenizer.json",
-                               recipe.max_pair_tokens)
+    tokenizer = load_tokenizer(
+        Path(packaged_model_path()) / "tokenizer.json", recipe.max_pair_tokens
+    )
     net.eval()
     work.mkdir(parents=True, exist_ok=True)
     float_path = work / "model-float32.onnx"

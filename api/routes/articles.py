@@ -137,8 +137,11 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-def _parse_bulk(body: bytes, max_line_bytes: int) -> tuple[list[Article], list[BulkFailure]]:
-    """The articles of a JSONL body, and the lines that could not be read."""
+def _parse_bulk(
+    body: bytes, max_line_bytes: int, max_articles: int
+) -> tuple[list[Article], list[BulkFailure]]:
+    """The articles of a JSONL body, and the lines that could not be read; 413 at the first
+    line past ``max_articles``, before the rest is parsed."""
     try:
         text = decode_text(body)
     except InvalidArticleError as exc:
@@ -146,6 +149,12 @@ def _parse_bulk(body: bytes, max_line_bytes: int) -> tuple[list[Article], list[B
     articles: list[Article] = []
     failed: list[BulkFailure] = []
     for item in read_jsonl(text, "body", max_line_bytes):
+        if len(articles) + len(failed) == max_articles:
+            raise HTTPException(
+                413,
+                f"the body holds more than {max_articles} articles; the limit per call is"
+                f" {max_articles}: split it into several calls",
+            )
         if isinstance(item, SourceError):
             failed.append(BulkFailure(line=int(item.source.rsplit(":", 1)[1]), reason=item.reason))
         else:
@@ -251,16 +260,12 @@ async def bulk_articles(request: Request, services: ServicesDep, metrics: Metric
     be read are reported by number and the rest go in."""
     body = await request.body()
     # Decoding and parsing megabytes of JSON is CPU work: off the event loop.
-    articles, failed = await run_in_threadpool(_parse_bulk, body, services.settings.max_line_bytes)
+    settings = services.settings
+    articles, failed = await run_in_threadpool(
+        _parse_bulk, body, settings.max_line_bytes, settings.max_bulk_articles
+    )
     if not articles and not failed:
         raise HTTPException(422, "the body holds no articles: send one JSON object per line")
-    limit = services.settings.max_bulk_articles
-    if len(articles) + len(failed) > limit:
-        raise HTTPException(
-            413,
-            f"the body holds {len(articles) + len(failed)} articles; the limit per call is"
-            f" {limit}: split it into several calls",
-        )
     report = await run_in_threadpool(services.corpus.add_articles, articles, services.embedder)
     metrics.record_ingest(report, failed=len(failed))
     return BulkResult(

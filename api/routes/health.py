@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from api.security import public_detail
 from index.errors import CorpusError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -30,7 +34,10 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         backend = await run_in_threadpool(services.corpus.check_ready)
     except CorpusError as exc:
-        return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        log.warning("not ready: %s", exc)
+        return JSONResponse(
+            {"status": "unavailable", "detail": public_detail(str(exc))}, status_code=503
+        )
     return JSONResponse(
         {
             "status": "ready",

@@ -110,9 +110,13 @@
   }
 
   function safeHttpUrl(value) {
+    // An article's url is the original's address: absolute, or no link at all. Resolved
+    // against this page, an empty or relative one would link to the chat page itself.
+    const raw = str(value).trim();
+    if (!raw) return null;
     // Only http(s): a "javascript:" URL in the data must not become a live link.
     try {
-      const url = new URL(str(value), window.location.href);
+      const url = new URL(raw);
       return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
     } catch (_) {
       return null;

@@ -17,6 +17,13 @@ Retention: a conversation keeps its last ``max_turns`` turns (trimmed on append,
 primary key), and turns older than ``max_age_days`` are deleted by a sweep run when the store
 opens and then at most once per ``sweep_interval`` seconds, on an append. A turn keeps its index
 when older ones go, so feedback still names the right turn.
+
+Budget: every question without an id starts a conversation, so neither limit above bounds what
+a client can make the store hold. The whole store holds at most ``max_total_turns`` turns: every
+``check_every`` appends (per process) the oldest turns past it are deleted, so the store never
+exceeds it by more than ``check_every`` per process. A turn is at most about 12 KB (``top_k`` 50:
+fifty citation references of some 200 bytes, a 1,000-character question and its resolved
+query), about 1 KB at the default ``top_k`` of 5.
 """
 
 from __future__ import annotations
@@ -24,9 +31,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,6 +217,7 @@ class ConversationStore:
         max_turns: int = 100,
         max_age_days: float = 30.0,
         sweep_interval: float = 300.0,
+        max_total_turns: int = 100_000,
     ) -> None:
         if max_turns < 1:
             raise ValueError(f"max_turns must be at least 1, got {max_turns}")
@@ -217,11 +225,19 @@ class ConversationStore:
             raise ValueError(f"max_age_days must be positive, got {max_age_days}")
         if sweep_interval < 0:
             raise ValueError(f"sweep_interval must not be negative, got {sweep_interval}")
+        if max_total_turns < 1:
+            raise ValueError(f"max_total_turns must be at least 1, got {max_total_turns}")
         url = str(url_or_path) if "://" in str(url_or_path) else sqlite_url(url_or_path)
         self.url = url
         self.max_turns = max_turns
         self.max_age_days = max_age_days
         self.sweep_interval = sweep_interval
+        self.max_total_turns = max_total_turns
+        # Counting every turn takes a scan of an index: done every so many appends, a small
+        # share of the budget, so that the overshoot stays small too.
+        self.check_every = max(1, min(256, max_total_turns // 8))
+        self._appends = 0
+        self._appends_lock = threading.Lock()
         # In WAL mode a commit at NORMAL is a write to the log without an fsync: it survives the
         # process being killed, and a power cut loses at most the turns since the last checkpoint
         # of the log, never the file. An fsync per question (FULL) cost more than the rest of the
@@ -233,6 +249,7 @@ class ConversationStore:
             self._prepare()
             self._next_sweep = time.monotonic() + sweep_interval
             self.sweep()
+            self.evict()
         except BaseException:
             self.engine.dispose()
             raise
@@ -303,8 +320,9 @@ class ConversationStore:
 
     @staticmethod
     def new_id() -> str:
-        """A fresh conversation id."""
-        return uuid.uuid4().hex
+        """A fresh conversation id: 128 random bits as 32 hex digits (``uuid4`` fixes 6 of its
+        128 bits). The id is all that guards a conversation."""
+        return secrets.token_hex(16)
 
     def last_turn(self, conversation_id: str) -> LastTurn | None:
         """The conversation's latest turn (one row read), or None for an unknown id."""
@@ -317,19 +335,20 @@ class ConversationStore:
             ).first()
         return None if row is None else LastTurn(index=int(row.idx), resolved=str(row.resolved))
 
-    def turns(self, conversation_id: str) -> list[StoredTurn]:
-        """The turns of a conversation, oldest first (empty for an unknown id)."""
+    def turns(
+        self, conversation_id: str, *, limit: int | None = None, before: int | None = None
+    ) -> list[StoredTurn]:
+        """The turns of a conversation, oldest first (empty for an unknown id): with ``limit``,
+        only the latest ``limit`` of them; with ``before``, only those of lower index."""
+        query = sa.select(turns_table).where(turns_table.c.conversation_id == conversation_id)
+        if before is not None:
+            query = query.where(turns_table.c.idx < before)
+        query = query.order_by(turns_table.c.idx.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(turns_table)
-                    .where(turns_table.c.conversation_id == conversation_id)
-                    .order_by(turns_table.c.idx)
-                )
-                .mappings()
-                .all()
-            )
-        return [_stored_turn(r) for r in rows]
+            rows = conn.execute(query).mappings().all()
+        return [_stored_turn(r) for r in reversed(rows)]
 
     def append(self, conversation_id: str, turn: Turn) -> int:
         """Store a turn at the end of the conversation; returns its index."""
@@ -368,7 +387,38 @@ class ConversationStore:
                 )
             )
         self._sweep_if_due()
+        with self._appends_lock:
+            self._appends += 1
+            due = self._appends % self.check_every == 0
+        if due:
+            self.evict()
         return index
+
+    def total_turns(self) -> int:
+        """How many turns the store holds, in every conversation."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(turns_table)).scalar_one()
+            )
+
+    def evict(self) -> int:
+        """Delete the oldest turns past ``max_total_turns``; returns how many went."""
+        with write_connection(self.engine) as conn, conn.begin():
+            total = conn.execute(sa.select(sa.func.count()).select_from(turns_table)).scalar_one()
+            excess = int(total) - self.max_total_turns
+            if excess <= 0:
+                return 0
+            key = sa.tuple_(turns_table.c.conversation_id, turns_table.c.idx)
+            oldest = (
+                sa.select(turns_table.c.conversation_id, turns_table.c.idx)
+                .order_by(
+                    turns_table.c.created_at, turns_table.c.conversation_id, turns_table.c.idx
+                )
+                .limit(excess)
+            )
+            result = conn.execute(sa.delete(turns_table).where(key.in_(oldest)))
+        log.info("conversation budget: %d oldest turns deleted", result.rowcount)
+        return int(result.rowcount)
 
     def sweep(self) -> int:
         """Delete every turn older than ``max_age_days``; returns how many went."""

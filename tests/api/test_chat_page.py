@@ -219,3 +219,12 @@ def test_api_docs_render_under_the_content_security_policy(page, server: LiveSer
     expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
     expect(page.locator(".opblock-summary-path", has_text="/api/ask")).to_have_count(1)
     assert blocked == []
+
+
+def test_an_article_without_a_url_has_no_original_link(page) -> None:  # type: ignore[no-untyped-def]
+    # safeHttpUrl(null) used to resolve "" against the page: a link to the chat page itself.
+    reply = ask(page, "Why did the dockworkers at the harbour walk out?")
+    reply.locator(".citation[data-article-id='xss']").first.click()
+    expect(page.locator("#article-panel")).to_be_visible()
+    expect(page.locator("#article-title")).to_have_text(XSS_TITLE)
+    expect(page.locator("#article-link")).to_be_hidden()

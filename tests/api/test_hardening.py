@@ -360,3 +360,154 @@ def test_the_access_log_has_the_request_id_and_no_key(
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "api.access"]
     assert any(line["request_id"] == "r-1" and line["status"] == 201 for line in lines)
     assert KEY not in caplog.text
+
+
+# Second round (issue 24)
+
+
+def test_the_access_log_names_the_route_not_the_conversation_id(
+    writer: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="api.access"):
+        cid = writer.post("/api/ask", json={"question": "CPEC"}).json()["conversation_id"]
+        assert writer.get(f"/api/conversations/{cid}").status_code == 200
+        writer.post("/api/feedback", json={"conversation_id": cid, "turn": 0, "rating": "up"})
+        writer.get(f"/api/conversations/{cid}x")  # an unknown id is not logged either
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "api.access"]
+    assert cid not in caplog.text
+    template = "/api/conversations/{conversation_id}"
+    assert any(line["route"] == template and line["status"] == 200 for line in lines)
+    assert all("path" not in line for line in lines)
+
+
+def _deep_line(depth: int) -> str:
+    return '{"id": "deep", "title": "T", "text": ' + "[" * depth + "]" * depth + "}"
+
+
+def test_a_deeply_nested_bulk_line_is_named_and_the_rest_go_in(writer: TestClient) -> None:
+    body = _deep_line(100_000) + "\n" + json.dumps(REEF)
+    response = writer.post("/api/articles:bulk", content=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == ["reef"]
+    [failure] = response.json()["failed"]
+    assert failure["line"] == 1 and "nested deeper than" in failure["reason"]
+
+
+def test_a_deeply_nested_jsonl_upload_is_refused_naming_the_line(writer: TestClient) -> None:
+    files = {"file": ("feed.jsonl", _deep_line(100_000).encode(), "application/x-ndjson")}
+    response = writer.post("/api/articles", files=files, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert "feed.jsonl:1" in response.json()["detail"]
+    assert "nested deeper than" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/feedback"])
+def test_a_deeply_nested_small_body_is_a_client_error(writer: TestClient, path: str) -> None:
+    body = "[" * 30_000 + "]" * 30_000
+    response = writer.post(path, content=body, headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_bulk_body_is_refused_at_the_first_line_over_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.sources as sources
+
+    parsed = 0
+    real = sources.article_from_record
+
+    def counted(record: object) -> object:
+        nonlocal parsed
+        parsed += 1
+        return real(record)
+
+    monkeypatch.setattr(sources, "article_from_record", counted)
+    lines = [
+        json.dumps({"id": f"a{i}", "title": f"T{i}", "text": f"Text {i}."}) for i in range(1000)
+    ]
+    with client_with(tmp_path, api_key=KEY, max_bulk_articles=3) as c:
+        response = c.post("/api/articles:bulk", content="\n".join(lines), headers=AUTH)
+        assert response.status_code == 413
+        assert "the limit per call is 3" in response.json()["detail"]
+    assert parsed <= 4  # not 1000: the body was read no further than the line over the limit
+
+
+def test_redirects_never_carry_the_host_header(writer: TestClient) -> None:
+    response = writer.get(
+        "/api/articles/", headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert "evil.example" not in response.headers.get("location", "")
+    assert response.status_code == 404
+
+
+def test_history_is_paged_newest_last(writer: TestClient) -> None:
+    cid = writer.post("/api/ask", json={"question": "CPEC 0"}).json()["conversation_id"]
+    for i in range(1, 5):
+        payload = {"question": f"CPEC {i}", "conversation_id": cid}
+        assert writer.post("/api/ask", json=payload).status_code == 200
+    page = writer.get(f"/api/conversations/{cid}", params={"limit": 2}).json()
+    assert [t["turn"] for t in page["turns"]] == [3, 4]
+    assert page["has_more"] is True
+    older = writer.get(f"/api/conversations/{cid}", params={"limit": 2, "before": 3}).json()
+    assert [t["turn"] for t in older["turns"]] == [1, 2]
+    first = writer.get(f"/api/conversations/{cid}", params={"limit": 2, "before": 1}).json()
+    assert [t["turn"] for t in first["turns"]] == [0] and first["has_more"] is False
+    assert writer.get(f"/api/conversations/{cid}", params={"limit": 101}).status_code == 422
+
+
+def test_history_reads_wait_in_the_question_limiter(writer: TestClient) -> None:
+    from api.deps import get_work
+
+    cid = writer.post("/api/ask", json={"question": "CPEC"}).json()["conversation_id"]
+    ran: list[str] = []
+
+    class Watched(WorkLimiter):
+        async def run(self, fn, *args):  # type: ignore[no-untyped-def]
+            ran.append(getattr(fn, "__name__", "?"))
+            return await super().run(fn, *args)
+
+    app = writer.app  # type: ignore[attr-defined]
+    app.dependency_overrides[get_work] = lambda: Watched(1, 0)
+    try:
+        assert writer.get(f"/api/conversations/{cid}").status_code == 200
+    finally:
+        app.dependency_overrides.clear()
+    assert ran, "GET /api/conversations/{id} ran outside the question limiter"
+
+
+def test_an_unavailable_index_tells_no_address_uri_or_expression(writer: TestClient) -> None:
+    from index.errors import CorpusError
+
+    message = (
+        "Milvus at http://127.0.0.1:19537 failed to search vectors: <MilvusException: "
+        '(code=1100, message=cannot parse expression: outlet == "a\nb" on 10.0.0.7:19530)>'
+    )
+
+    @writer.app.get("/boom-milvus")  # type: ignore[attr-defined]
+    def boom() -> None:
+        raise CorpusError(message)
+
+    detail = writer.get("/boom-milvus").json()["detail"]
+    for secret in ("127.0.0.1", "19537", "10.0.0.7", "http://", "outlet ==", "MilvusException"):
+        assert secret not in detail, (secret, detail)
+    assert "failed to search vectors" in detail
+
+
+def test_readyz_tells_no_address_uri_or_expression(writer: TestClient) -> None:
+    from index.errors import CorpusError
+
+    services = writer.app.state.services  # type: ignore[attr-defined]
+
+    def down() -> None:
+        raise CorpusError("Milvus at http://127.0.0.1:19537 is unreachable: connect 10.0.0.7:19530")
+
+    real = services.corpus.check_ready
+    services.corpus.check_ready = down
+    try:
+        response = writer.get("/readyz")
+    finally:
+        services.corpus.check_ready = real
+    assert response.status_code == 503
+    for secret in ("127.0.0.1", "19537", "10.0.0.7", "http://"):
+        assert secret not in response.text, (secret, response.text)
+    assert "unreachable" in response.json()["detail"]

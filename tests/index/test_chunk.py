@@ -196,3 +196,29 @@ def test_chunking_time_grows_linearly(make: Callable[[int], str]) -> None:
     small, large = _best_seconds([make(n), make(4 * n)])
     # Linear work grows about 4x; quadratic, 16x. The floor keeps timer noise on tiny times out.
     assert large <= 8 * max(small, 0.005), f"{small:.4f}s at {n} chars, {large:.4f}s at {4 * n}"
+
+
+def test_the_sentences_that_get_a_vector_are_capped_per_passage() -> None:
+    # 50,000 one-word sentences, 250,000 characters: each had a vector of its own (65 s of the
+    # model at ingest); a passage of more than MAX_SENTENCES is now one sentence to the model.
+    from index.chunk import MAX_SENTENCES
+    from index.models import Article
+
+    text = " ".join(f"W{i % 10}x." for i in range(50_000))
+    passages = chunk_article(Article(id="a", title="T", text=text))
+    assert all(1 <= len(p.sentences) <= MAX_SENTENCES for p in passages)
+    assert sum(len(p.sentences) for p in passages) <= len(passages) * MAX_SENTENCES
+    for p in passages:  # the merged sentences still cover the passage, in order, with offsets
+        assert p.sentences[0].start == p.start and p.sentences[-1].end == p.end
+        assert all(s.text == text[s.start : s.end] for s in p.sentences)
+        assert all(a.end <= b.start for a, b in itertools.pairwise(p.sentences))
+
+
+def test_prose_keeps_one_vector_per_sentence() -> None:
+    from index.chunk import MAX_SENTENCES
+    from index.models import Article
+
+    sentences = [f"Officials in town {i} said the reef bleached in March." for i in range(40)]
+    passages = chunk_article(Article(id="a", title="T", text=" ".join(sentences)))
+    assert sum(len(p.sentences) for p in passages) == 40
+    assert max(len(p.sentences) for p in passages) <= MAX_SENTENCES

@@ -63,3 +63,20 @@ def test_text_without_body_is_refused() -> None:
         clean_page(" \n\n \t")
     with pytest.raises(InvalidArticleError, match="no article body"):
         clean_page("Only a title")
+
+
+def test_many_short_lines_clean_in_linear_time() -> None:
+    # 100,000 short lines around a byline and a "Related stories" footer: every header label was
+    # looked up in the list of footer labels (70,000 lines: 11.6 s here, 45 s in the review);
+    # with a set, 0.2 s.
+    import time
+
+    header = "\n".join(f"label {i}" for i in range(50_000))
+    footer = "\n".join(f"story {i}" for i in range(50_000))
+    body = "By Jane Doe\n\nThe body of the article.\n\nRelated stories"
+    raw = f"Outlet\n\n{header}\n\n{body}\n\n{footer}"
+    began = time.process_time()
+    article = clean_page(raw)
+    assert article.author == "Jane Doe" and article.text == "The body of the article."
+    # CPU seconds: over 20 times the linear time, under a quarter of the quadratic one.
+    assert time.process_time() - began < 5

@@ -179,3 +179,54 @@ def test_a_record_whose_text_is_only_control_characters_is_refused(tmp_path: Pat
     assert error.reason == (
         "field 'text' is empty once control characters and surrounding whitespace are removed"
     )
+
+
+def test_a_deeply_nested_jsonl_line_is_named_and_the_next_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    deep = '{"id": "deep", "title": "T", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path.write_text(deep + "\n" + json.dumps({"id": "ok", "title": "T", "text": "Body."}))
+    items = list(read_paths([path]))
+    assert [i.id for i in items if isinstance(i, Article)] == ["ok"]
+    [error] = [i for i in items if isinstance(i, SourceError)]
+    assert error.source == f"{path}:1"
+    assert "nested deeper than" in error.reason
+
+
+def test_jsonl_depth_counts_brackets_outside_strings_only() -> None:
+    from index.sources import json_depth
+
+    assert json_depth('{"a": [1, {"b": []}]}') == 4
+    assert json_depth('{"text": "[[[[{{{{ \\" [[[["}') == 1
+    assert json_depth("[" * 50 + "]" * 50) == 50
+
+
+def test_a_page_of_empty_elements_reaches_the_extractor_without_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import trafilatura
+
+    from index.sources import article_from_html
+
+    seen: list[int] = []
+    real = trafilatura.bare_extraction
+
+    def watched(html: str, **kwargs: object) -> object:
+        seen.append(html.count("<"))
+        return real(html, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", watched)
+    body = "".join(
+        f"<p>The reef bleached in part {i} during the March heatwave.</p>" for i in range(20)
+    )
+    html = f"<html><body><article><h1>Reef</h1>{body}{'<p> </p>' * 250_000}</article></body></html>"
+    article = article_from_html(html)
+    assert "part 19" in article.text
+    assert seen and seen[0] < 1_000  # not 500,000 tags
+
+
+def test_a_page_with_too_many_elements_is_refused_with_a_reason() -> None:
+    from index.sources import MAX_HTML_ELEMENTS, article_from_html
+
+    html = "<p>x</p>" * (MAX_HTML_ELEMENTS + 1)
+    with pytest.raises(InvalidArticleError, match="HTML elements"):
+        article_from_html(html)

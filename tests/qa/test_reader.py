@@ -89,10 +89,10 @@ def test_a_damaged_model_file_is_refused_by_its_hash(tmp_path: Path) -> None:
 
 
 def test_a_missing_model_says_what_is_missing(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="meta.json is missing"):
+    with pytest.raises(ModelError, match=r"meta\.json is missing"):
         AnswerModel(tmp_path)
     shutil.copy(MODEL_DIR / "meta.json", tmp_path / "meta.json")
-    with pytest.raises(ModelError, match="model.onnx is missing"):
+    with pytest.raises(ModelError, match=r"model\.onnx is missing"):
         AnswerModel(tmp_path)
 
 
@@ -100,6 +100,7 @@ def test_the_card_names_the_data_the_base_and_the_recipe() -> None:
     meta = json.loads((MODEL_DIR / "meta.json").read_text())
     card = (MODEL_DIR / "CARD.md").read_text()
     assert "SQuAD 1.1" in meta["data"] and "CC BY-SA 4.0" in meta["data"]
-    for needle in ("CC BY-SA 4.0", "Apache-2.0", "qa train-answer-model", str(meta["recipe"]["seed"])):
+    seed = str(meta["recipe"]["seed"])
+    for needle in ("CC BY-SA 4.0", "Apache-2.0", "qa train-answer-model", seed):
         assert needle in card
     assert meta["held_out"]["questions"] > 0

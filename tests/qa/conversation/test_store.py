@@ -431,3 +431,28 @@ def test_a_file_written_before_migrations_opens_with_its_turns(tmp_path: Path) -
     assert [t.turn.question for t in again.turns("c")] == ["Kept?"]
     assert again.append("c", turn("Next?")) == 1
     again.close()
+
+
+def test_storage_has_a_total_budget_and_the_oldest_turns_go_first(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "c.sqlite", max_total_turns=20)
+    for i in range(10):
+        store.append(f"old{i}", turn(f"Old {i}?"))
+    # Age the first ten turns by an hour: they are the oldest, whatever their ids.
+    with store.engine.begin() as conn:
+        conn.execute(store_module.turns_table.update().values(created_at="2000-01-01T00:00:00Z"))
+    for i in range(1000):  # a client starting a new conversation with every question
+        store.append(f"new{i:04d}", turn(f"New {i}?"))
+    total = store.total_turns()
+    assert total <= 20 + store.check_every, total
+    assert all(store.turns(f"old{i}") == [] for i in range(10))
+    assert store.turns("new0999") != []
+    store.close()
+
+
+def test_conversation_ids_carry_128_random_bits() -> None:
+    ids = [ConversationStore.new_id() for _ in range(200)]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # uuid4().hex fixes six of its bits: the version digit is always 4 and the next but three
+    # is one of 8, 9, a, b. Random bits take every value.
+    assert len({i[12] for i in ids}) > 1
+    assert {i[16] for i in ids} - set("89ab")

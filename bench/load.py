@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import math
 import random
 import statistics
 import tempfile
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.harness import percentile
 from bench.writes import KEY, server
 from evaluation.runs import load_dataset
 from index.clean import normalise_text
@@ -111,12 +111,6 @@ class LoadReport:
             f"{self.writes_checked} articles read back)"
         )
         yield from (f"  lost: {line}" for line in self.lost)
-
-
-def percentile(ordered: Sequence[float], p: float) -> float:
-    """The nearest-rank ``p``-th percentile of an ordered, non-empty sequence."""
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 class Client:

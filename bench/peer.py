@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.harness import percentile
 from evaluation.datasets import EvalQuery, load_beir
 from evaluation.metrics import ndcg, recall
 from index.arrays import Vectors
@@ -77,17 +78,6 @@ def judged_within(queries: Sequence[EvalQuery], kept: Iterable[str]) -> list[Eva
         if relevant:
             out.append(EvalQuery(query.id, query.text, True, relevant))
     return out
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank value below which ``share`` of ``values`` fall (0.5: the median's
-    lower neighbour for an even count), as the other benchmarks read p95."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"share must be between 0 and 1, got {share}")
-    ordered = sorted(values)
-    return ordered[int(share * (len(ordered) - 1))]
 
 
 def quality(
@@ -180,8 +170,8 @@ class PeerReport:
         for row in self.rows:
             lines.append(
                 f"| {row.name} | {build(row.build_seconds)} | "
-                f"{latency(percentile(row.search_ms, 0.5))} | "
-                f"{latency(percentile(row.search_ms, 0.95))} | "
+                f"{latency(percentile(row.search_ms, 50))} | "
+                f"{latency(percentile(row.search_ms, 95))} | "
                 f"{row.recall_at_10:.3f} | {row.ndcg_at_10:.3f} |"
             )
         lines.append("")

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.load import Client, default_questions, percentile
+from bench.harness import percentile
+from bench.load import Client, default_questions
 from bench.writes import KEY, read_articles, served
 from index.embed import Embedder
 

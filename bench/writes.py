@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.harness import free_port
 from index.corpus import Corpus
 from index.models import Article
 
@@ -59,13 +59,6 @@ class Probe:
             f"{self.name}: {len(s)} requests, p50 {1000 * statistics.median(s):.0f} ms, "
             f"p99 {1000 * p99:.0f} ms, max {1000 * s[-1]:.0f} ms, {len(self.failures)} failed"
         )
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _qa(*args: str) -> list[str]:

@@ -10,7 +10,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.harness import free_port
 from index.engine import sqlite_url
 
 # PostgreSQL refuses to run as root; as root the server runs as this unprivileged user.
@@ -40,12 +40,6 @@ def _bin_dir() -> Path:
 def _major(pg_ctl: str) -> int:
     version = Path(pg_ctl).parents[1].name
     return int(version) if version.isdigit() else 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_user() -> str | None:
@@ -75,7 +69,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.bin = _bin_dir()
         self.user = _server_user()
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="qa-postgres-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import free_port
 from index.milvus import GRPC_OPTIONS
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -18,7 +18,6 @@ from bench.peer import (
     our_index,
     our_searchers,
     passages_of,
-    percentile,
     quality,
     txtai_version,
 )
@@ -60,17 +59,6 @@ def test_judged_within_drops_judgements_outside_the_kept_abstracts() -> None:
     ]
     kept = judged_within(queries, ["a", "b"])
     assert [(q.id, dict(q.relevant)) for q in kept] == [("1", {"a": 1})]
-
-
-def test_percentile_is_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 21)]
-    assert percentile(values, 0.5) == 10.0
-    assert percentile(values, 0.95) == 19.0
-    assert percentile([3.0], 0.95) == 3.0
-    with pytest.raises(ValueError, match="no values"):
-        percentile([], 0.5)
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        percentile([1.0], 95)
 
 
 def test_quality_is_mean_recall_and_ndcg_at_10() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from bench.harness import free_port
 from index import statistics
 from index.corpus import Corpus
 from index.milvus import MilvusCollection, MilvusError, MilvusRow, expression
@@ -21,7 +22,7 @@ from qa.models import Filters
 from qa.retrieve import Retriever
 from tests.conftest import FIVE_ARTICLES, SEED
 from tests.fakes import FakeEmbedder
-from tests.milvus_server import MilvusServer, free_port
+from tests.milvus_server import MilvusServer
 
 QUESTIONS = [
     "What did the Chinese ambassador say about the attacks?",

@@ -23,6 +23,7 @@ from qa.answer import MAX_TOP_K
 from qa.conversation.history import HistoryCitation, HistoryTurn
 from qa.errors import QuestionError
 from qa.models import Answer, Citation, Filters
+from qa.timewords import TimeWindow
 
 MAX_QUESTION_CHARS = 1000
 MAX_NAME_CHARS = 200
@@ -127,6 +128,11 @@ class AskRequest(BaseModel):
         description="Continue this conversation; omit to start a new one.",
     )
     filters: FiltersIn | None = Field(None, description="Answer only from matching articles.")
+    as_of: Day | None = Field(
+        None,
+        description='The day that relative times in the question ("last week") are read'
+        " against, YYYY-MM-DD; default: today on the server's clock.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -181,6 +187,31 @@ class CitationOut(BaseModel):
         )
 
 
+class TimeWindowOut(BaseModel):
+    """The publication days an answer was drawn from, as the question named them."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: str = Field(alias="from", description="First publication day, inclusive.")
+    to: str = Field(description="Last publication day, inclusive.")
+    from_question: str = Field(
+        description='The question\'s words for the period, e.g. "last week" (a follow-up'
+        " that names none keeps the turn before's)."
+    )
+
+    @classmethod
+    def of(cls, window: TimeWindow | None) -> TimeWindowOut | None:
+        """Shape a window for the wire (None stays None)."""
+        if window is None:
+            return None
+        return cls(
+            from_=window.start.isoformat(), to=window.end.isoformat(), from_question=window.phrase
+        )
+
+
+NO_ARTICLES_IN_PERIOD = "no articles from that period"
+
+
 class AnswerSpanOut(BaseModel):
     """The exact answer inside the answer sentence; offsets into the highlighted citation's
     article text, so ``text == article.text[start:end]``."""
@@ -207,6 +238,16 @@ class AskResponse(BaseModel):
     resolved_query: str = Field(
         description="What was searched: the question, or it read after the turn before."
     )
+    time_window: TimeWindowOut | None = Field(
+        None,
+        description="The publication days the answer was drawn from, when the question (or"
+        " the turn before) named a period; null otherwise.",
+    )
+    refusal: str | None = Field(
+        None,
+        description='Why nothing was answered when the reason is known: "no articles from'
+        ' that period" when no article was published in time_window within the filters.',
+    )
 
     @classmethod
     def of(
@@ -224,6 +265,8 @@ class AskResponse(BaseModel):
             conversation_id=conversation_id,
             turn=turn,
             resolved_query=resolved or answer.question,
+            time_window=TimeWindowOut.of(answer.time_window),
+            refusal=NO_ARTICLES_IN_PERIOD if answer.period_empty else None,
         )
 
 
@@ -289,6 +332,9 @@ class TurnOut(BaseModel):
     citations: list[HistoryCitationOut]
     created_at: str
     feedback: Literal["up", "down"] | None
+    time_window: TimeWindowOut | None = Field(
+        None, description="The publication days the turn was answered from, as /api/ask gave."
+    )
 
     @classmethod
     def of(cls, turn: HistoryTurn) -> TurnOut:
@@ -305,6 +351,7 @@ class TurnOut(BaseModel):
             citations=[HistoryCitationOut.of(c) for c in turn.citations],
             created_at=stored.created_at,
             feedback=stored.feedback,
+            time_window=TimeWindowOut.of(stored.turn.time_window),
         )
 
 

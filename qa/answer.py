@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from index.corpus import Corpus
 from index.view import CorpusView
@@ -12,6 +13,7 @@ from qa.extract import Pick, Picker, SentencePicker
 from qa.models import Answer, Citation, Filters, Hit
 from qa.refusal import NO_ANSWER_SCORE, RefusalModel, refusal_features
 from qa.retrieve import Method, Query, Retriever
+from qa.timewords import EmptyPeriod, TimeWindow, join_window, read_time
 
 MAX_TOP_K = 50
 MAX_SEARCH_K = 1000
@@ -71,16 +73,19 @@ class Answerer:
         filters: Filters | None = None,
         snapshot: CorpusView | None = None,
         asked: str | None = None,
+        latest: bool = False,
     ) -> Retrieval:
         """Retrieve for ``question`` and compute the refusal signals, on ``snapshot`` if given
         (a caller that already holds one), else on the corpus's current one. With a scoring
         picker, the answer sentence among the first ``top_k`` hits is judged here too, and its
         score joins the signals; ``asked`` is the question as asked when ``question`` is its
-        resolved form (a follow-up)."""
+        resolved form (a follow-up); ``latest`` prefers newer articles (``Retriever.search``)."""
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = snapshot or self.corpus.snapshot
         query = self.retriever.encode(question)
-        hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
+        hits = self.retriever.search(
+            snapshot, query, max(top_k, MIN_POOL), filters=filters, latest=latest
+        )
         features = refusal_features(snapshot, query, hits)
         if not self.picker.scores:
             return Retrieval(snapshot, query, hits, features)
@@ -95,14 +100,35 @@ class Answerer:
         filters: Filters | None = None,
         resolved: str | None = None,
         snapshot: CorpusView | None = None,
+        *,
+        as_of: date | None = None,
+        inherited: TimeWindow | None = None,
     ) -> Answer:
         """Return the answer to ``question`` with up to ``top_k`` citations in rank order,
         drawn only from articles that pass ``filters``. ``resolved`` is the text to retrieve
         with when it differs from the question (a follow-up read after the turn before);
-        ``snapshot`` the corpus view to answer from (default: the current one)."""
+        ``snapshot`` the corpus view to answer from (default: the current one).
+
+        A period the question names ("last week", read against ``as_of``, default today),
+        else the ``inherited`` one of the turn before, narrows the filters and is reported as
+        ``time_window``; its words are not searched for. When no article can be from that
+        period the answer is refused with ``period_empty``. "Latest", "now", "still"... prefer
+        newer articles."""
         question = _checked(question, top_k, MAX_TOP_K)
-        found = self.retrieve(resolved or question, top_k, filters, snapshot, asked=question)
+        anchor = as_of or date.today()
+        timed = read_time(question, anchor)
+        window = timed.window or inherited
+        try:
+            narrowed = join_window(filters, window)
+        except EmptyPeriod:
+            return Answer(question, False, None, (), time_window=window, period_empty=True)
+        searched = timed.topic if resolved is None else read_time(resolved, anchor).topic
+        found = self.retrieve(
+            searched, top_k, narrowed, snapshot, asked=question, latest=timed.latest
+        )
         hits = found.hits[:top_k]
+        if not hits and window is not None:
+            return Answer(question, False, None, (), time_window=window, period_empty=True)
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         # "What does CPEC stand for?": an article that spells the acronym out answers it,
         # however its cosines look to the refusal model, so such a question is picked for even
@@ -128,13 +154,14 @@ class Answerer:
             for i, hit in enumerate(hits)
         )
         if picked is None:
-            return Answer(question=question, answered=False, text=None, citations=citations)
+            return Answer(question, False, None, citations, time_window=window)
         return Answer(
             question=question,
             answered=True,
             text=quoted(picked.sentence.text, rank=picked.index + 1),
             citations=citations,
             span=picked.span,
+            time_window=window,
         )
 
 

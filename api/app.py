@@ -18,7 +18,7 @@ from starlette.routing import Match, Mount
 
 from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
 from api.observability import Metrics, RequestLogMiddleware
-from api.routes import articles, ask, conversations, health
+from api.routes import articles, ask, conversations, health, timeline
 from api.security import SecurityHeadersMiddleware, mount_docs
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
@@ -157,6 +157,7 @@ def create_app(
     app.include_router(ask.router)
     app.include_router(articles.router)
     app.include_router(conversations.router)
+    app.include_router(timeline.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.docs:
         mount_docs(app)

@@ -23,6 +23,7 @@ from qa.answer import MAX_TOP_K
 from qa.conversation.history import HistoryCitation, HistoryTurn
 from qa.errors import QuestionError
 from qa.models import Answer, Citation, Filters
+from qa.timeline import Mention, Timeline, TimelineEvent
 from qa.timewords import TimeWindow
 
 MAX_QUESTION_CHARS = 1000
@@ -522,3 +523,73 @@ WRITER_ERRORS = errors(
     }
 )
 UPLOAD_TOO_LARGE = errors({413: "The body is over the limit (QA_MAX_UPLOAD_BYTES)."})
+
+
+class TimelineMentionOut(BaseModel):
+    """One article's sentence: ``start``/``end`` are offsets into the article text."""
+
+    article_id: str
+    title: str
+    outlet: str | None
+    published: str | None
+    url: str | None
+    start: int
+    end: int
+    sentence: str
+
+    @classmethod
+    def of(cls, mention: Mention) -> TimelineMentionOut:
+        """Shape a mention for the wire."""
+        article = mention.article
+        return cls(
+            article_id=article.id,
+            title=article.title,
+            outlet=article.outlet,
+            published=article.published,
+            url=article.url,
+            start=mention.sentence.start,
+            end=mention.sentence.end,
+            sentence=mention.sentence.text,
+        )
+
+
+class TimelineEventOut(TimelineMentionOut):
+    """A dated event: its sentence and citation, and the other articles that repeat it."""
+
+    date: str = Field(description="YYYY-MM-DD.")
+    provenance: Literal["stated", "published"] = Field(
+        description="stated: a day the sentence names, read against its article's date;"
+        " published: the article's publication day."
+    )
+    also: list[TimelineMentionOut] = Field(description="The same event in other articles.")
+
+    @classmethod
+    def of_event(cls, event: TimelineEvent) -> TimelineEventOut:
+        """Shape an event for the wire."""
+        return cls(
+            **TimelineMentionOut.of(event.mention).model_dump(),
+            date=event.day.isoformat(),
+            provenance=event.provenance,
+            also=[TimelineMentionOut.of(m) for m in event.also],
+        )
+
+
+class TimelineResponse(BaseModel):
+    """Dated events about the subject, oldest first."""
+
+    query: str
+    subject: str = Field(description="What was searched: the query without its time words.")
+    time_window: TimeWindowOut | None = None
+    refusal: str | None = None
+    events: list[TimelineEventOut]
+
+    @classmethod
+    def of(cls, timeline: Timeline) -> TimelineResponse:
+        """Shape a timeline for the wire."""
+        return cls(
+            query=timeline.query,
+            subject=timeline.subject,
+            time_window=TimeWindowOut.of(timeline.time_window),
+            refusal=NO_ARTICLES_IN_PERIOD if timeline.period_empty else None,
+            events=[TimelineEventOut.of_event(e) for e in timeline.events],
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from index.corpus import Corpus
@@ -32,6 +32,7 @@ class Retrieval:
     # The answer sentence when the picker scores its picks (the answer model): it is judged
     # before the refusal, whose last feature is its score.
     pick: Pick | None = None
+    latest: bool = False  # the question asks for the latest word
 
 
 class Answerer:
@@ -88,10 +89,28 @@ class Answerer:
         )
         features = refusal_features(snapshot, query, hits)
         if not self.picker.scores:
-            return Retrieval(snapshot, query, hits, features)
-        pick = self.picker.pick(snapshot, query, hits[:top_k], asked or question)
+            return Retrieval(snapshot, query, hits, features, latest=latest)
+        pick = self._pick(snapshot, query, hits[:top_k], asked or question, latest)
         score = pick.score if pick is not None and pick.score is not None else NO_ANSWER_SCORE
-        return Retrieval(snapshot, query, hits, [*features, score], pick)
+        return Retrieval(snapshot, query, hits, [*features, score], pick, latest)
+
+    def _pick(
+        self,
+        snapshot: CorpusView,
+        query: Query,
+        hits: list[Hit],
+        question: str,
+        latest: bool,
+    ) -> Pick | None:
+        """The picker's answer sentence among ``hits``. For a question asking for the latest
+        word, only among the hits no older than the first (which the recency prior ranked):
+        the newer report of a story answers, not the older one that repeats its sentences."""
+        if not latest or not hits:
+            return self.picker.pick(snapshot, query, hits, question)
+        first = hits[0].article.published or ""
+        kept = [i for i, h in enumerate(hits) if (h.article.published or "") >= first]
+        pick = self.picker.pick(snapshot, query, [hits[i] for i in kept], question)
+        return None if pick is None else replace(pick, index=kept[pick.index])
 
     def ask(
         self,
@@ -136,7 +155,7 @@ class Answerer:
         expansion = answer_type(question) is EXPANSION
         picked = found.pick
         if picked is None and hits and (answered or expansion):
-            picked = self.picker.pick(found.snapshot, found.query, hits, question)
+            picked = self._pick(found.snapshot, found.query, hits, question, found.latest)
         if not answered and picked is not None:
             answered = expansion and picked.span is not None
         if not answered:

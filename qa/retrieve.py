@@ -15,6 +15,9 @@ from index.view import CorpusView
 from qa.models import Filters, Hit
 
 Method = Literal["dense", "bm25", "hybrid"]
+# The recency prior's reference day is the newest among candidates scoring at least this share
+# of the best one.
+PRIOR_REACH = 0.5
 METHODS: tuple[Method, ...] = ("dense", "bm25", "hybrid")
 
 
@@ -171,7 +174,7 @@ class Retriever:
         margin = self.recency_margin
         if latest:
             fused = fused * _recency_prior(
-                snapshot.published_days(positions), self.latest_half_life, self.latest_floor
+                snapshot.published_days(positions), fused, self.latest_half_life, self.latest_floor
             )
             margin = max(margin, self.latest_margin)
         order = np.argsort(-fused, kind="stable")
@@ -198,14 +201,19 @@ class Retriever:
 
 
 def _recency_prior(
-    days: npt.NDArray[np.float64], half_life: float, floor: float
+    days: npt.NDArray[np.float64],
+    scores: npt.NDArray[np.float32],
+    half_life: float,
+    floor: float,
 ) -> npt.NDArray[np.float32]:
     """Per candidate, ``floor + (1 - floor) * 0.5 ** (age / half_life)``, the age in days
-    behind the newest dated candidate; an undated one gets the floor."""
-    dated = ~np.isnan(days)
-    if not dated.any():
+    behind the newest dated candidate that could answer (scoring at least half the best: a
+    newer article on another subject must not age the story); an undated one gets the floor."""
+    contenders = ~np.isnan(days) & (scores >= PRIOR_REACH * float(scores.max(initial=0.0)))
+    if not contenders.any():
         return np.ones(len(days), dtype=np.float32)
-    age = np.where(dated, np.nanmax(days) - np.nan_to_num(days), np.inf)
+    newest = float(days[contenders].max())
+    age = np.where(np.isnan(days), np.inf, np.maximum(newest - np.nan_to_num(days), 0.0))
     prior = floor + (1.0 - floor) * np.power(0.5, age / half_life)
     return prior.astype(np.float32)
 

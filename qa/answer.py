@@ -103,14 +103,15 @@ class Answerer:
         latest: bool,
     ) -> Pick | None:
         """The picker's answer sentence among ``hits``. For a question asking for the latest
-        word, only among the hits no older than the first (which the recency prior ranked):
-        the newer report of a story answers, not the older one that repeats its sentences."""
-        if not latest or not hits:
-            return self.picker.pick(snapshot, query, hits, question)
-        first = hits[0].article.published or ""
-        kept = [i for i, h in enumerate(hits) if (h.article.published or "") >= first]
-        pick = self.picker.pick(snapshot, query, [hits[i] for i in kept], question)
-        return None if pick is None else replace(pick, index=kept[pick.index])
+        word, first among the passages of the first hit's article (the report the recency
+        prior ranked first): the newest report of a story answers, not an older one that
+        repeats most of its sentences; among all hits when none of those answers."""
+        if latest and hits:
+            kept = [i for i, h in enumerate(hits) if h.article.id == hits[0].article.id]
+            pick = self.picker.pick(snapshot, query, [hits[i] for i in kept], question)
+            if pick is not None:
+                return replace(pick, index=kept[pick.index])
+        return self.picker.pick(snapshot, query, hits, question)
 
     def ask(
         self,

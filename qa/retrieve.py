@@ -17,7 +17,7 @@ from qa.models import Filters, Hit
 Method = Literal["dense", "bm25", "hybrid"]
 # The recency prior's reference day is the newest among candidates scoring at least this share
 # of the best one.
-PRIOR_REACH = 0.5
+PRIOR_REACH = 0.8
 METHODS: tuple[Method, ...] = ("dense", "bm25", "hybrid")
 
 

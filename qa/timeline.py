@@ -19,7 +19,16 @@ from index.models import Article, Span
 from index.text import content_terms
 from qa.answer import Answerer
 from qa.models import Filters
-from qa.timewords import EmptyPeriod, TimeWindow, join_window, read_time, stated_day
+from qa.timewords import (
+    DAY,
+    MONTH,
+    WEEKDAY,
+    EmptyPeriod,
+    TimeWindow,
+    join_window,
+    read_time,
+    stated_day,
+)
 
 Provenance = Literal["stated", "published"]
 
@@ -34,7 +43,7 @@ REPEATED_OVERLAP = 0.8
 # "Timeline of CPEC", "what happened with the strike": the subject is what follows.
 _ASKS = re.compile(
     r"^\s*(?:(?:show|give|make)\s+(?:me\s+)?)?(?:a\s+|the\s+)?(?:timeline|chronology|history)"
-    r"\s+(?:of|for|on)\s+|^\s*what\s+(?:has\s+|have\s+)?happened\s+(?:with|to|in|at|on)\s+",
+    r"\s+(?:of|for|on)\s+|^\s*what\s+(?:has\s+|have\s+)?happened\s+(?:with|to)\s+",
     re.IGNORECASE,
 )
 
@@ -124,6 +133,8 @@ def build_timeline(
             else:
                 event = TimelineEvent(published, "published", Mention(hit.article, sentence))
             events.append(event)
+    if not hits and timed.window is not None:
+        return Timeline(query, timed.topic, (), timed.window, period_empty=True)
     merged = _merged(events)
     merged.sort(key=lambda e: (e.day, e.mention.article.published or "", e.mention.sentence.start))
     return Timeline(query, timed.topic, tuple(merged[:limit]), timed.window)
@@ -136,6 +147,15 @@ def _day(published: str | None) -> date | None:
         return date.fromisoformat(published[:10])
     except ValueError:
         return None
+
+
+_DATE_WORDS = re.compile(rf"\b(?:{DAY}|{WEEKDAY}|{MONTH}|yesterday|today|\d+)\b", re.IGNORECASE)
+
+
+def _event_words(sentence: str) -> set[str]:
+    """The content words of a sentence less its date words: "on Tuesday" and "on 3 December"
+    may name one day, and must not make two reports of it look different."""
+    return set(content_terms(_DATE_WORDS.sub(" ", sentence)))
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -156,7 +176,7 @@ def _merged(events: list[TimelineEvent]) -> list[TimelineEvent]:
     )
     kept: list[tuple[TimelineEvent, set[str]]] = []
     for event in events:
-        words = set(content_terms(event.mention.sentence.text))
+        words = _event_words(event.mention.sentence.text)
         for i, (other, other_words) in enumerate(kept):
             overlap = _overlap(words, other_words)
             if overlap >= REPEATED_OVERLAP or (

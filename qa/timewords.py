@@ -325,8 +325,16 @@ def read_time(question: str, anchor: date) -> TimeQuestion:
     return TimeQuestion(window, latest, topic if re.search(r"\w", topic) else question)
 
 
+def _written_day(m: re.Match[str], published: date) -> tuple[date, date] | None:
+    # A day without its year up to a month after publication is that coming day (a plan: "will
+    # reopen on 20 December"), not the one a year before; further on, the latest past one.
+    if re.search(YEAR, m.group("a")):
+        return _at(m, published)
+    return _at(m, published + timedelta(days=31))
+
+
 _STATED: list[tuple[re.Pattern[str], Resolver]] = [
-    (re.compile(rf"{_B}(?P<a>{DAY}){_B}", re.IGNORECASE), _at),
+    (re.compile(rf"{_B}(?P<a>{DAY}){_B}", re.IGNORECASE), _written_day),
     (re.compile(rf"{_B}the\s+day\s+before\s+yesterday{_B}", re.IGNORECASE), _days_back(2)),
     (re.compile(rf"{_B}yesterday{_B}", re.IGNORECASE), _days_back(1)),
     (re.compile(rf"{_B}(?:today|this\s+morning|tonight){_B}", re.IGNORECASE), _days_back(0)),
@@ -338,9 +346,10 @@ _STATED: list[tuple[re.Pattern[str], Resolver]] = [
 
 
 def stated_day(sentence: str, published: date) -> date | None:
-    """The day a sentence says something happened, read against its article's publication
-    day ("on Tuesday" in an article of Friday 6 December is 3 December), or None when it
-    states no single day. The first day-level expression found wins."""
+    """The day a sentence names, read against its article's publication day ("on Tuesday" in
+    an article of Friday 6 December is 3 December; "on 20 December" there is the coming one),
+    or None when it states no single day. The first day-level expression found wins; the day
+    may fall after publication (a plan)."""
     found: list[tuple[int, date]] = []
     for pattern, resolve in _STATED:
         match = pattern.search(sentence)

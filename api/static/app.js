@@ -482,7 +482,7 @@
   }
 
   // "timeline of …", "what happened with …": answered by /api/timeline, as qa/timeline.py reads it.
-  const TIMELINE_ASK = /^\s*(?:(?:show|give|make)\s+(?:me\s+)?)?(?:a\s+|the\s+)?(?:timeline|chronology|history)\s+(?:of|for|on)\s+|^\s*what\s+(?:has\s+|have\s+)?happened\s+(?:with|to|in|at|on)\s+/i;
+  const TIMELINE_ASK = /^\s*(?:(?:show|give|make)\s+(?:me\s+)?)?(?:a\s+|the\s+)?(?:timeline|chronology|history)\s+(?:of|for|on)\s+|^\s*what\s+(?:has\s+|have\s+)?happened\s+(?:with|to)\s+/i;
 
   function renderTimeline(data) {
     const events = Array.isArray(data.events) ? data.events.filter((e) => e && typeof e === 'object') : [];

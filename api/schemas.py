@@ -199,14 +199,22 @@ class TimeWindowOut(BaseModel):
         description='The question\'s words for the period, e.g. "last week" (a follow-up'
         " that names none keeps the turn before's)."
     )
+    matched: bool | None = Field(
+        None,
+        description="false: no article was published in the period, so the answer is drawn"
+        " from every date; null where not recorded (stored turns).",
+    )
 
     @classmethod
-    def of(cls, window: TimeWindow | None) -> TimeWindowOut | None:
+    def of(cls, window: TimeWindow | None, matched: bool | None = None) -> TimeWindowOut | None:
         """Shape a window for the wire (None stays None)."""
         if window is None:
             return None
         return cls(
-            from_=window.start.isoformat(), to=window.end.isoformat(), from_question=window.phrase
+            from_=window.start.isoformat(),
+            to=window.end.isoformat(),
+            from_question=window.phrase,
+            matched=matched,
         )
 
 
@@ -266,7 +274,7 @@ class AskResponse(BaseModel):
             conversation_id=conversation_id,
             turn=turn,
             resolved_query=resolved or answer.question,
-            time_window=TimeWindowOut.of(answer.time_window),
+            time_window=TimeWindowOut.of(answer.time_window, matched=not answer.widened),
             refusal=NO_ARTICLES_IN_PERIOD if answer.period_empty else None,
         )
 
@@ -589,7 +597,7 @@ class TimelineResponse(BaseModel):
         return cls(
             query=timeline.query,
             subject=timeline.subject,
-            time_window=TimeWindowOut.of(timeline.time_window),
+            time_window=TimeWindowOut.of(timeline.time_window, matched=not timeline.period_empty),
             refusal=NO_ARTICLES_IN_PERIOD if timeline.period_empty else None,
             events=[TimelineEventOut.of_event(e) for e in timeline.events],
         )

@@ -200,7 +200,10 @@ def ask(
 def _window_line(window: TimeWindowOut) -> str:
     """The line that says which period an answer covers."""
     days = window.from_ if window.from_ == window.to else f"{window.from_} to {window.to}"
-    return f"Articles published {days} ({_printable(window.from_question)})"
+    words = _printable(window.from_question)
+    if window.matched is False:
+        return f"No articles published {days} ({words}): answered from every date"
+    return f"Articles published {days} ({words})"
 
 
 @cli.command()

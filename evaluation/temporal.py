@@ -3,10 +3,10 @@ timelines, measured through the answerer and the timeline builder the service us
 
 Figures: window exact (the question's window, or none, as expected: from and to equal), answer
 from the right period (answered from the article of the named period, its sentence holding the
-answer), empty periods refused as such, the latest-answer rate (and how often a stale figure was
-given instead), evergreen answers unmoved by the anchor, and timeline event precision, recall
-and order (an event matches a gold one when its date is the gold date and its sentence, or one
-it merged, is the gold article's sentence).
+answer), a period without articles flagged as such (answered from every date, ``widened``), the
+latest-answer rate (and how often a stale figure was given instead), evergreen answers unmoved
+by the anchor, and timeline event precision, recall and order (an event matches a gold one when
+its date is the gold date and its sentence, or one it merged, is the gold article's sentence).
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def score_temporal(answerer: Answerer, temporal: TemporalSet) -> TemporalScores:
         holds = sentence is not None and any(a in sentence for a in q.answers)
         if q.window is not None and q.article is None:
             empty += 1
-            refused += answer.period_empty
+            refused += answer.widened  # answered from every date, and saying so
         elif q.window is not None:
             periods += 1
             right += holds and article == q.article
@@ -228,7 +228,7 @@ def temporal_line(s: TemporalScores) -> str:
     """The figures as one report line."""
     return (
         f"temporal ({s.questions} q): window exact {s.window_exact:.3f}; answer from the right "
-        f"period {s.right_period:.3f} ({s.period_questions} q); empty period refused "
+        f"period {s.right_period:.3f} ({s.period_questions} q); period without articles flagged "
         f"{s.empty_refused:.3f} ({s.empty_periods} q); latest answer {s.latest_rate:.3f}, stale "
         f"{s.latest_stale:.3f} ({s.latest_questions} q); evergreen unmoved by the anchor "
         f"{s.evergreen_stable:.3f} ({s.evergreen_questions} q); timeline precision "

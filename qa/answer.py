@@ -106,7 +106,7 @@ class Answerer:
         word, first among the passages of the first hit's article (the report the recency
         prior ranked first): the newest report of a story answers, not an older one that
         repeats most of its sentences; among all hits when none of those answers."""
-        if latest and hits:
+        if latest and hits and hits[0].article.published:
             kept = [i for i, h in enumerate(hits) if h.article.id == hits[0].article.id]
             pick = self.picker.pick(snapshot, query, [hits[i] for i in kept], question)
             if pick is not None:
@@ -131,9 +131,11 @@ class Answerer:
 
         A period the question names ("last week", read against ``as_of``, default today),
         else the ``inherited`` one of the turn before, narrows the filters and is reported as
-        ``time_window``; its words are not searched for. When no article can be from that
-        period the answer is refused with ``period_empty``. "Latest", "now", "still"... prefer
-        newer articles."""
+        ``time_window``; its words are not searched for. When the period and the date filters
+        share no day, the answer is refused with ``period_empty``; when no article was
+        published in it, the question is answered from every date with its words searched as
+        written, and ``widened`` says so ("in 1974" may be history that later articles tell).
+        "Latest", "now", "still"... prefer newer articles."""
         question = _checked(question, top_k, MAX_TOP_K)
         anchor = as_of or date.today()
         timed = read_time(question, anchor)
@@ -146,9 +148,12 @@ class Answerer:
         found = self.retrieve(
             searched, top_k, narrowed, snapshot, asked=question, latest=timed.latest
         )
+        widened = not found.hits and window is not None
+        if widened:
+            found = self.retrieve(
+                resolved or question, top_k, filters, snapshot, asked=question, latest=timed.latest
+            )
         hits = found.hits[:top_k]
-        if not hits and window is not None:
-            return Answer(question, False, None, (), time_window=window, period_empty=True)
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         # "What does CPEC stand for?": an article that spells the acronym out answers it,
         # however its cosines look to the refusal model, so such a question is picked for even
@@ -174,7 +179,7 @@ class Answerer:
             for i, hit in enumerate(hits)
         )
         if picked is None:
-            return Answer(question, False, None, citations, time_window=window)
+            return Answer(question, False, None, citations, time_window=window, widened=widened)
         return Answer(
             question=question,
             answered=True,
@@ -182,6 +187,7 @@ class Answerer:
             citations=citations,
             span=picked.span,
             time_window=window,
+            widened=widened,
         )
 
 

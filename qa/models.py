@@ -75,5 +75,7 @@ class Answer:
     # The publication days the question named (or its conversation's turn before did), which
     # the answer was drawn from; None for a question that names no period.
     time_window: TimeWindow | None = None
-    # Refused because no article was published in ``time_window`` (within the filters).
+    # Refused because ``time_window`` and the date filters share no day.
     period_empty: bool = False
+    # No article was published in ``time_window``: answered from every date instead.
+    widened: bool = False

@@ -9,7 +9,9 @@ Conventions, all relative to the anchor (the request's ``as_of``, default the se
 weeks run Monday to Sunday, "last week/month/year" is the calendar period before the anchor's,
 "this week/month/year" runs from its first day to the anchor, "the past N days/weeks/..." are the
 N units ending on the anchor, "N weeks ago" is the calendar week holding the day N weeks back,
-and a month or day without a year is the latest one not after the anchor. Days written out
+and a month or day without a year is the latest one not after the anchor. A month that
+names an event ("the March attack", "the March heatwave") sets no window: reports of it may
+come from any later month, or year, and the words stay topic words. Days written out
 ("5 March 2024", "March 5") are read by ``dateparser``; the periods by the rules here.
 """
 
@@ -267,7 +269,6 @@ _RULES: list[tuple[str, Resolver]] = [
     ),
     (rf"{_B}(?:(?:in|on|during|of|throughout|for)\s+(?:the\s+)?)?(?P<a>{DAY}){_B}", _at),
     (rf"{_B}{_IN}(?:the\s+month\s+of\s+)?(?P<a>{MONTH}(?:,?\s+{YEAR})?){_B}", _at),
-    (rf"(?<=\bthe )(?P<a>{MONTH})(?=\s+[a-z])", _at),  # "the March attack"
     (rf"{_B}(?:in\s+)?(?P<a>{MONTH},?\s+{YEAR}){_B}", _at),
     (rf"{_B}{_IN}(?:the\s+year\s+)?(?P<a>{YEAR}){_B}", _at),
     (rf"{_B}the\s+day\s+before\s+yesterday{_B}", _days_back(2)),

@@ -477,8 +477,11 @@
   function windowLine(win) {
     if (!win || typeof win !== 'object' || !str(win.from)) return null;
     const days = str(win.from) === str(win.to) ? str(win.from) : `${str(win.from)} to ${str(win.to)}`;
-    const words = str(win.from_question);
-    return h('p', { class: 'time-window' }, `Articles published ${days}` + (words ? ` (${words})` : ''));
+    const words = str(win.from_question) ? ` (${str(win.from_question)})` : '';
+    const text = win.matched === false
+      ? `No articles published ${days}${words}: answered from every date`
+      : `Articles published ${days}${words}`;
+    return h('p', { class: 'time-window' }, text);
   }
 
   // "timeline of …", "what happened with …": answered by /api/timeline, as qa/timeline.py reads it.

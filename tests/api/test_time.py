@@ -45,6 +45,7 @@ def test_a_question_naming_a_period_reports_its_window(client: TestClient) -> No
         "from": "2025-04-07",
         "to": "2025-04-13",
         "from_question": "last week",
+        "matched": True,
     }
     assert {c["article_id"] for c in data["citations"]} == {"strike-1"}  # type: ignore[attr-defined]
     assert data["refusal"] is None
@@ -66,6 +67,14 @@ def test_a_period_without_articles_is_a_clear_refusal(client: TestClient) -> Non
     assert data["refusal"] == "no articles from that period"
 
 
+def test_a_period_without_articles_answers_from_every_date_and_says_so(
+    client: TestClient,
+) -> None:
+    data = ask(client, "What were the dockers offered in 2023?", as_of="2025-04-16")
+    assert data["time_window"]["matched"] is False  # type: ignore[index]
+    assert data["refusal"] is None and data["citations"]
+
+
 def test_as_of_must_be_a_day(client: TestClient) -> None:
     response = client.post("/api/ask", json={"question": "What happened?", "as_of": "soon"})
     assert response.status_code == 422
@@ -81,8 +90,9 @@ def test_a_follow_up_keeps_the_window_and_the_history_shows_it(client: TestClien
     )
     assert third["time_window"]["from_question"] == "this week"  # type: ignore[index]
     history = client.get(f"/api/conversations/{conversation}").json()
-    windows = [t["time_window"] for t in history["turns"]]
-    assert windows == [first["time_window"], first["time_window"], third["time_window"]]
+    windows = [t["time_window"]["from_question"] for t in history["turns"]]
+    assert windows == ["last week", "last week", "this week"]
+    assert history["turns"][0]["time_window"]["from"] == first["time_window"]["from"]  # type: ignore[index]
 
 
 def test_timeline_lists_dated_events_oldest_first_with_citations(client: TestClient) -> None:

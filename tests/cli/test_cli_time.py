@@ -19,6 +19,12 @@ def test_the_window_line_names_the_days_and_the_words() -> None:
     assert _window_line(week) == "Articles published 2025-04-07 to 2025-04-13 (last week)"
     day = TimeWindowOut(from_="2025-04-15", to="2025-04-15", from_question="yesterday")
     assert _window_line(day) == "Articles published 2025-04-15 (yesterday)"
+    none = TimeWindowOut(
+        from_="2023-01-01", to="2023-12-31", from_question="in 2023", matched=False
+    )
+    assert _window_line(none) == (
+        "No articles published 2023-01-01 to 2023-12-31 (in 2023): answered from every date"
+    )
 
 
 @pytest.mark.slow
@@ -56,7 +62,7 @@ def test_ask_and_timeline_through_the_command_line(tmp_path: Path) -> None:
     )
     body = json.loads(as_json.output)
     assert body["time_window"]["from"] == "2023-01-01"
-    assert body["refusal"] == "no articles from that period"
+    assert body["time_window"]["matched"] is False
     timeline = runner.invoke(
         cli, ["timeline", "--data-dir", data, "timeline of the Caskell factory fire"]
     )

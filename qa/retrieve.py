@@ -78,7 +78,7 @@ class Retriever:
         acronyms: bool = True,
         latest_half_life: float = 30.0,
         latest_floor: float = 0.5,
-        latest_margin: float = 0.2,
+        latest_margin: float = 0.1,
     ) -> None:
         if not isinstance(embedder, Embedder):
             raise TypeError(f"embedder must implement the Embedder protocol, got {embedder!r}")

@@ -3,7 +3,8 @@
 A question that names a period ("last week", "in March", "since January", "between May and
 July", "two years ago", "2024-03-05") gets a ``TimeWindow`` of publication days; words such as
 "latest", "current", "now" and "still" mark it as asking for the newest word on a story. The
-time words are taken out of the text retrieval uses, so they do not count as topic words.
+period's words are taken out of the text retrieval uses, so they do not count as topic words
+(the latest words stay: "still shut" is answered by a sentence about whether it still is).
 
 Conventions, all relative to the anchor (the request's ``as_of``, default the server's today):
 weeks run Monday to Sunday, "last week/month/year" is the calendar period before the anchor's,
@@ -43,7 +44,7 @@ class TimeWindow:
 @dataclass(frozen=True)
 class TimeQuestion:
     """What a question says about time: its window, whether it asks for the newest word, and
-    its text with the time words taken out (what retrieval reads)."""
+    its text with the period's words taken out (what retrieval reads)."""
 
     window: TimeWindow | None
     latest: bool
@@ -314,11 +315,11 @@ def read_time(question: str, anchor: date) -> TimeQuestion:
             taken.append(match.span())
             if window is None:
                 window = TimeWindow(days[0], days[1], " ".join(match.group(0).split()))
-    latest = False
-    for match in LATEST.finditer(question):
-        if not any(match.start() < e and s < match.end() for s, e in taken):
-            taken.append(match.span())
-            latest = True
+    # The latest words stay in the text: "Is the road still shut?" wants the sentence that
+    # says whether it still is, and they name no period to filter by.
+    latest = any(
+        not any(m.start() < e and s < m.end() for s, e in taken) for m in LATEST.finditer(question)
+    )
     topic = question
     for start, end in sorted(taken, reverse=True):
         topic = topic[:start] + " " + topic[end:]

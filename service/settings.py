@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="The least weight the recency prior leaves an old article."
     )
     latest_margin: float = Field(
-        0.2,
+        0.1,
         ge=0,
         le=1,
         description="For a latest-word question, the near-tie margin within which the newest"

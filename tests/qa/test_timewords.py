@@ -144,10 +144,10 @@ def test_a_month_that_names_an_event_sets_no_window() -> None:
         "How many have died so far?",
     ],
 )
-def test_latest_words_mark_the_question_and_leave_the_topic(question: str) -> None:
+def test_latest_words_mark_the_question_and_stay_in_its_text(question: str) -> None:
     timed = read_time(question, ANCHOR)
     assert timed.latest and timed.window is None
-    assert len(timed.topic) < len(question)  # the latest word is not searched for
+    assert timed.topic == question
 
 
 # -- properties ------------------------------------------------------------------------------

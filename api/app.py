@@ -19,7 +19,7 @@ from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimit
 from api.mcp import mcp_transport, mount_mcp
 from api.observability import Metrics, RequestLogMiddleware
 from api.openai_errors import OpenAIErrorMiddleware
-from api.routes import articles, ask, conversations, health, openai
+from api.routes import articles, ask, conversations, health, openai, timeline
 from api.security import SecurityHeadersMiddleware, mount_docs, public_detail
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
@@ -163,6 +163,7 @@ def create_app(
     app.include_router(ask.router)
     app.include_router(articles.router)
     app.include_router(conversations.router)
+    app.include_router(timeline.router)
     app.include_router(openai.router)
     mount_mcp(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -23,6 +23,8 @@ from qa.answer import MAX_TOP_K
 from qa.conversation.history import HistoryCitation, HistoryTurn
 from qa.errors import QuestionError
 from qa.models import Answer, Citation, Filters
+from qa.timeline import Mention, Timeline, TimelineEvent
+from qa.timewords import TimeWindow
 
 MAX_QUESTION_CHARS = 1000
 MAX_NAME_CHARS = 200
@@ -127,6 +129,11 @@ class AskRequest(BaseModel):
         description="Continue this conversation; omit to start a new one.",
     )
     filters: FiltersIn | None = Field(None, description="Answer only from matching articles.")
+    as_of: Day | None = Field(
+        None,
+        description='The day that relative times in the question ("last week") are read'
+        " against, YYYY-MM-DD; default: today on the server's clock.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -187,6 +194,39 @@ class CitationOut(BaseModel):
         )
 
 
+class TimeWindowOut(BaseModel):
+    """The publication days an answer was drawn from, as the question named them."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: str = Field(alias="from", description="First publication day, inclusive.")
+    to: str = Field(description="Last publication day, inclusive.")
+    from_question: str = Field(
+        description='The question\'s words for the period, e.g. "last week" (a follow-up'
+        " that names none keeps the turn before's)."
+    )
+    matched: bool | None = Field(
+        None,
+        description="false: no article was published in the period, so the answer is drawn"
+        " from every date; null where not recorded (stored turns).",
+    )
+
+    @classmethod
+    def of(cls, window: TimeWindow | None, matched: bool | None = None) -> TimeWindowOut | None:
+        """Shape a window for the wire (None stays None)."""
+        if window is None:
+            return None
+        return cls(
+            from_=window.start.isoformat(),
+            to=window.end.isoformat(),
+            from_question=window.phrase,
+            matched=matched,
+        )
+
+
+NO_ARTICLES_IN_PERIOD = "no articles from that period"
+
+
 class AnswerSpanOut(BaseModel):
     """The exact answer inside the answer sentence; offsets into the highlighted citation's
     article text, so ``text == article.text[start:end]``."""
@@ -213,6 +253,16 @@ class AskResponse(BaseModel):
     resolved_query: str = Field(
         description="What was searched: the question, or it read after the turn before."
     )
+    time_window: TimeWindowOut | None = Field(
+        None,
+        description="The publication days the answer was drawn from, when the question (or"
+        " the turn before) named a period; null otherwise.",
+    )
+    refusal: str | None = Field(
+        None,
+        description='Why nothing was answered when the reason is known: "no articles from'
+        ' that period" when no article was published in time_window within the filters.',
+    )
 
     @classmethod
     def of(
@@ -230,6 +280,8 @@ class AskResponse(BaseModel):
             conversation_id=conversation_id,
             turn=turn,
             resolved_query=resolved or answer.question,
+            time_window=TimeWindowOut.of(answer.time_window, matched=not answer.widened),
+            refusal=NO_ARTICLES_IN_PERIOD if answer.period_empty else None,
         )
 
 
@@ -295,6 +347,9 @@ class TurnOut(BaseModel):
     citations: list[HistoryCitationOut]
     created_at: str
     feedback: Literal["up", "down"] | None
+    time_window: TimeWindowOut | None = Field(
+        None, description="The publication days the turn was answered from, as /api/ask gave."
+    )
 
     @classmethod
     def of(cls, turn: HistoryTurn) -> TurnOut:
@@ -311,6 +366,7 @@ class TurnOut(BaseModel):
             citations=[HistoryCitationOut.of(c) for c in turn.citations],
             created_at=stored.created_at,
             feedback=stored.feedback,
+            time_window=TimeWindowOut.of(stored.turn.time_window),
         )
 
 
@@ -484,3 +540,73 @@ WRITER_ERRORS = errors(
     }
 )
 UPLOAD_TOO_LARGE = errors({413: "The body is over the limit (QA_MAX_UPLOAD_BYTES)."})
+
+
+class TimelineMentionOut(BaseModel):
+    """One article's sentence: ``start``/``end`` are offsets into the article text."""
+
+    article_id: str
+    title: str
+    outlet: str | None
+    published: str | None
+    url: str | None
+    start: int
+    end: int
+    sentence: str
+
+    @classmethod
+    def of(cls, mention: Mention) -> TimelineMentionOut:
+        """Shape a mention for the wire."""
+        article = mention.article
+        return cls(
+            article_id=article.id,
+            title=article.title,
+            outlet=article.outlet,
+            published=article.published,
+            url=article.url,
+            start=mention.sentence.start,
+            end=mention.sentence.end,
+            sentence=mention.sentence.text,
+        )
+
+
+class TimelineEventOut(TimelineMentionOut):
+    """A dated event: its sentence and citation, and the other articles that repeat it."""
+
+    date: str = Field(description="YYYY-MM-DD.")
+    provenance: Literal["stated", "published"] = Field(
+        description="stated: a day the sentence names, read against its article's date;"
+        " published: the article's publication day."
+    )
+    also: list[TimelineMentionOut] = Field(description="The same event in other articles.")
+
+    @classmethod
+    def of_event(cls, event: TimelineEvent) -> TimelineEventOut:
+        """Shape an event for the wire."""
+        return cls(
+            **TimelineMentionOut.of(event.mention).model_dump(),
+            date=event.day.isoformat(),
+            provenance=event.provenance,
+            also=[TimelineMentionOut.of(m) for m in event.also],
+        )
+
+
+class TimelineResponse(BaseModel):
+    """Dated events about the subject, oldest first."""
+
+    query: str
+    subject: str = Field(description="What was searched: the query without its time words.")
+    time_window: TimeWindowOut | None = None
+    refusal: str | None = None
+    events: list[TimelineEventOut]
+
+    @classmethod
+    def of(cls, timeline: Timeline) -> TimelineResponse:
+        """Shape a timeline for the wire."""
+        return cls(
+            query=timeline.query,
+            subject=timeline.subject,
+            time_window=TimeWindowOut.of(timeline.time_window, matched=not timeline.period_empty),
+            refusal=NO_ARTICLES_IN_PERIOD if timeline.period_empty else None,
+            events=[TimelineEventOut.of_event(e) for e in timeline.events],
+        )

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from api.schemas import AskResponse
+from api.schemas import AskResponse, TimelineResponse, TimeWindowOut
 from cli.mcp import mcp as mcp_command
 from cli.options import data_dir_option, settings_for
 from index.corpus import Corpus, IngestReport
@@ -22,6 +23,7 @@ from index.errors import ArticleNotFoundError, CorpusError
 from index.models import Article
 from index.sources import SourceError, read_bytes, read_paths
 from qa.errors import QuestionError
+from qa.timeline import MAX_EVENTS, build_timeline
 from service.services import (
     article_list,
     build_services,
@@ -137,25 +139,40 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> No
         sys.exit(1)
 
 
+_as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day relative times are read against (YYYY-MM-DD); default today.",
+)
+
+
 @cli.command()
 @click.argument("question")
 @data_dir_option
 @click.option("-k", "--top-k", default=5, show_default=True, help="Citations to show (1-50).")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as POST /api/ask.")
-def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None:
+@_as_of_option
+def ask(
+    question: str, data_dir: Path | None, top_k: int, as_json: bool, as_of: datetime | None
+) -> None:
     """Answer a question from the corpus, with numbered citations.
+
+    A period the question names ("last week", "in March") limits the answer to articles
+    published then, read against --as-of (default today), and is printed above the answer.
 
     \b
     Example:
         qa ask "What did the Chinese ambassador say about the attacks?"
         qa ask --json -k 3 "Who is China's ambassador to Pakistan?"
+        qa ask --as-of 2025-04-20 "What was offered to the dockers last week?"
     """
     try:
         services = build_services(settings_for(data_dir))
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        answer = services.answerer.ask(question, top_k)
+        answer = services.answerer.ask(question, top_k, as_of=as_of.date() if as_of else None)
     except QuestionError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -164,7 +181,11 @@ def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None
     if as_json:
         click.echo(_printable_json(response.model_dump_json(indent=2)))
         return
-    if response.answered:
+    if response.time_window is not None:
+        click.echo(_window_line(response.time_window))
+    if response.refusal is not None:
+        click.echo(f"No answer: {response.refusal}.")
+    elif response.answered:
         if response.answer_span is not None:
             click.echo(_printable(response.answer_span.text))
         click.echo(_printable(response.answer or "", multiline=True))
@@ -175,6 +196,63 @@ def ask(question: str, data_dir: Path | None, top_k: int, as_json: bool) -> None
         click.echo(f"\n[{c.rank}] {_printable(c.title)}" + (f" ({byline})" if byline else ""))
         click.echo(f"    {_printable(c.article_id)} chars {c.start}-{c.end}, score {c.score:.3f}")
         click.echo(f"    {_printable(c.text, multiline=True)}")
+
+
+def _window_line(window: TimeWindowOut) -> str:
+    """The line that says which period an answer covers."""
+    days = window.from_ if window.from_ == window.to else f"{window.from_} to {window.to}"
+    words = _printable(window.from_question)
+    if window.matched is False:
+        return f"No articles published {days} ({words}): answered from every date"
+    return f"Articles published {days} ({words})"
+
+
+@cli.command()
+@click.argument("query")
+@data_dir_option
+@click.option("-n", "--limit", default=MAX_EVENTS, show_default=True, help="Most events shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/timeline.")
+@_as_of_option
+def timeline(
+    query: str, data_dir: Path | None, limit: int, as_json: bool, as_of: datetime | None
+) -> None:
+    """Dated events about a subject, oldest first, each with its sentence and citation.
+
+    An event is dated by the day its sentence states ("on Tuesday", read against its
+    article's publication day) or else by its article's publication day.
+
+    \b
+    Example:
+        qa timeline "the Pellinport dock strike"
+        qa timeline --json "timeline of the Corvalene recall"
+    """
+    try:
+        services = build_services(settings_for(data_dir))
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        found = build_timeline(
+            services.answerer, query, as_of=as_of.date() if as_of else None, limit=limit
+        )
+    except QuestionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        services.close()
+    response = TimelineResponse.of(found)
+    if as_json:
+        click.echo(_printable_json(response.model_dump_json(indent=2)))
+        return
+    if response.time_window is not None:
+        click.echo(_window_line(response.time_window))
+    if response.refusal is not None:
+        click.echo(f"No events: {response.refusal}.")
+    elif not response.events:
+        click.echo("No dated events about that in the articles.")
+    for e in response.events:
+        how = "" if e.provenance == "stated" else " (published)"
+        click.echo(f"{e.date}{how}  {_printable(e.sentence, multiline=True)}")
+        also = f", also in {len(e.also)} more" if e.also else ""
+        click.echo(f"    {_printable(e.article_id)} chars {e.start}-{e.end}{also}")
 
 
 @cli.command()

@@ -45,12 +45,14 @@ def evaluate(
 
     DATASETS are gold (the bundled article's own questions), squad-typed (questions labelled by
     answer type on 25 SQuAD paragraphs), squad (SQuAD 2.0 dev subset), scifact (BEIR SciFact
-    test), a BEIR folder or a SQuAD .json; default: gold, squad and scifact.
+    test), recency (stories updated days later), temporal (questions naming a time, "latest"
+    questions and timelines), a BEIR folder or a SQuAD .json; default: gold, squad and scifact.
     Each is ingested once into WORK_DIR/NAME; later runs reuse it.
 
     \b
     Example:
         qa eval gold --method hybrid
+        qa eval temporal --method hybrid
         qa eval --chart docs/recall.png --json > docs/eval.json
     """
     from evaluation.runs import answerer_opener, draw_chart, format_table, run_evaluation, to_json

@@ -19,7 +19,7 @@ from index.clean import normalise_text, slugify
 from index.models import Article
 from index.sources import SourceError, read_paths
 
-Kind = Literal["beir", "squad", "gold", "recency"]
+Kind = Literal["beir", "squad", "gold", "recency", "temporal"]
 
 
 @dataclass(frozen=True)

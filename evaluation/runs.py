@@ -38,6 +38,7 @@ from evaluation.metrics import (
     query_kind,
     refusal,
 )
+from evaluation.temporal import TemporalScores, load_temporal, score_temporal, temporal_line
 from index.embed import Embedder
 from index.sources import default_corpus_dir
 from qa.answer import Answerer
@@ -84,6 +85,7 @@ DATASETS = {
     "squad-typed": lambda: load_squad(EVAL_DIR / "gold" / "squad_typed.json", "squad_typed"),
     "scifact": lambda: load_beir(EVAL_DIR / "scifact", "test"),
     "recency": lambda: load_recency(EVAL_DIR / "recency"),
+    "temporal": lambda: load_temporal(EVAL_DIR / "temporal").dataset,
 }
 
 
@@ -117,6 +119,7 @@ class DatasetResult:
     answers: AnswerScores | None = None
     refusal: RefusalScores | None = None
     followups: FollowupScores | None = None
+    temporal: TemporalScores | None = None
     seconds: float = 0.0
 
 
@@ -160,6 +163,9 @@ def run_evaluation(
                 result.diversity = [evaluator.diversity(cap) for cap in (None, 2, 1)]
             if dataset.kind in ("gold", "squad", "recency"):
                 result.answers = evaluator.answers()
+            if dataset.kind == "temporal":
+                # Each question is asked on its own as_of day, and each timeline built.
+                result.temporal = score_temporal(answerer, load_temporal(EVAL_DIR / "temporal"))
             followups_path = EVAL_DIR / "gold" / f"{dataset.name}_followups.jsonl"
             if dataset.kind == "gold" and followups_path.exists():
                 result.followups = followup_recall(
@@ -297,6 +303,8 @@ def format_table(report: dict[str, Any]) -> str:
             )
         if r.refusal is not None:
             parts.append(_refusal_line(r.refusal))
+        if r.temporal is not None:
+            parts.append(temporal_line(r.temporal))
         if r.followups is not None:
             f = r.followups
             parts.append(

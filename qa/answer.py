@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 from index.corpus import Corpus
 from index.view import CorpusView
@@ -12,6 +13,7 @@ from qa.extract import Pick, Picker, SentencePicker
 from qa.models import Answer, Citation, Filters, Hit
 from qa.refusal import NO_ANSWER_SCORE, RefusalModel, refusal_features
 from qa.retrieve import Method, Query, Retriever
+from qa.timewords import EmptyPeriod, TimeWindow, join_window, read_time
 
 MAX_TOP_K = 50
 MAX_SEARCH_K = 1000
@@ -30,6 +32,7 @@ class Retrieval:
     # The answer sentence when the picker scores its picks (the answer model): it is judged
     # before the refusal, whose last feature is its score.
     pick: Pick | None = None
+    latest: bool = False  # the question asks for the latest word
 
 
 class Answerer:
@@ -71,22 +74,44 @@ class Answerer:
         filters: Filters | None = None,
         snapshot: CorpusView | None = None,
         asked: str | None = None,
+        latest: bool = False,
     ) -> Retrieval:
         """Retrieve for ``question`` and compute the refusal signals, on ``snapshot`` if given
         (a caller that already holds one), else on the corpus's current one. With a scoring
         picker, the answer sentence among the first ``top_k`` hits is judged here too, and its
         score joins the signals; ``asked`` is the question as asked when ``question`` is its
-        resolved form (a follow-up)."""
+        resolved form (a follow-up); ``latest`` prefers newer articles (``Retriever.search``)."""
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = snapshot or self.corpus.snapshot
         query = self.retriever.encode(question)
-        hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
+        hits = self.retriever.search(
+            snapshot, query, max(top_k, MIN_POOL), filters=filters, latest=latest
+        )
         features = refusal_features(snapshot, query, hits)
         if not self.picker.scores:
-            return Retrieval(snapshot, query, hits, features)
-        pick = self.picker.pick(snapshot, query, hits[:top_k], asked or question)
+            return Retrieval(snapshot, query, hits, features, latest=latest)
+        pick = self._pick(snapshot, query, hits[:top_k], asked or question, latest)
         score = pick.score if pick is not None and pick.score is not None else NO_ANSWER_SCORE
-        return Retrieval(snapshot, query, hits, [*features, score], pick)
+        return Retrieval(snapshot, query, hits, [*features, score], pick, latest)
+
+    def _pick(
+        self,
+        snapshot: CorpusView,
+        query: Query,
+        hits: list[Hit],
+        question: str,
+        latest: bool,
+    ) -> Pick | None:
+        """The picker's answer sentence among ``hits``. For a question asking for the latest
+        word, first among the passages of the first hit's article (the report the recency
+        prior ranked first): the newest report of a story answers, not an older one that
+        repeats most of its sentences; among all hits when none of those answers."""
+        if latest and hits and hits[0].article.published:
+            kept = [i for i, h in enumerate(hits) if h.article.id == hits[0].article.id]
+            pick = self.picker.pick(snapshot, query, [hits[i] for i in kept], question)
+            if pick is not None:
+                return replace(pick, index=kept[pick.index])
+        return self.picker.pick(snapshot, query, hits, question)
 
     def ask(
         self,
@@ -95,13 +120,39 @@ class Answerer:
         filters: Filters | None = None,
         resolved: str | None = None,
         snapshot: CorpusView | None = None,
+        *,
+        as_of: date | None = None,
+        inherited: TimeWindow | None = None,
     ) -> Answer:
         """Return the answer to ``question`` with up to ``top_k`` citations in rank order,
         drawn only from articles that pass ``filters``. ``resolved`` is the text to retrieve
         with when it differs from the question (a follow-up read after the turn before);
-        ``snapshot`` the corpus view to answer from (default: the current one)."""
+        ``snapshot`` the corpus view to answer from (default: the current one).
+
+        A period the question names ("last week", read against ``as_of``, default today),
+        else the ``inherited`` one of the turn before, narrows the filters and is reported as
+        ``time_window``; its words are not searched for. When the period and the date filters
+        share no day, the answer is refused with ``period_empty``; when no article was
+        published in it, the question is answered from every date with its words searched as
+        written, and ``widened`` says so ("in 1974" may be history that later articles tell).
+        "Latest", "now", "still"... prefer newer articles."""
         question = _checked(question, top_k, MAX_TOP_K)
-        found = self.retrieve(resolved or question, top_k, filters, snapshot, asked=question)
+        anchor = as_of or date.today()
+        timed = read_time(question, anchor)
+        window = timed.window or inherited
+        try:
+            narrowed = join_window(filters, window)
+        except EmptyPeriod:
+            return Answer(question, False, None, (), time_window=window, period_empty=True)
+        searched = timed.topic if resolved is None else read_time(resolved, anchor).topic
+        found = self.retrieve(
+            searched, top_k, narrowed, snapshot, asked=question, latest=timed.latest
+        )
+        widened = not found.hits and window is not None
+        if widened:
+            found = self.retrieve(
+                resolved or question, top_k, filters, snapshot, asked=question, latest=timed.latest
+            )
         hits = found.hits[:top_k]
         answered = bool(hits) and (self.refusal is None or self.refusal.answers(found.features))
         # "What does CPEC stand for?": an article that spells the acronym out answers it,
@@ -110,7 +161,7 @@ class Answerer:
         expansion = answer_type(question) is EXPANSION
         picked = found.pick
         if picked is None and hits and (answered or expansion):
-            picked = self.picker.pick(found.snapshot, found.query, hits, question)
+            picked = self._pick(found.snapshot, found.query, hits, question, found.latest)
         if not answered and picked is not None:
             answered = expansion and picked.span is not None
         if not answered:
@@ -128,13 +179,15 @@ class Answerer:
             for i, hit in enumerate(hits)
         )
         if picked is None:
-            return Answer(question=question, answered=False, text=None, citations=citations)
+            return Answer(question, False, None, citations, time_window=window, widened=widened)
         return Answer(
             question=question,
             answered=True,
             text=quoted(picked.sentence.text, rank=picked.index + 1),
             citations=citations,
             span=picked.span,
+            time_window=window,
+            widened=widened,
         )
 
 

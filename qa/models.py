@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from index.models import Article, Passage, Span, Where
+
+if TYPE_CHECKING:
+    from qa.timewords import TimeWindow
 
 
 @dataclass(frozen=True)
@@ -68,3 +72,10 @@ class Answer:
     # The exact answer inside the answer sentence (a name, a date, an expansion...), offsets
     # into the text of the article the highlighted citation quotes; None when none is found.
     span: Span | None = None
+    # The publication days the question named (or its conversation's turn before did), which
+    # the answer was drawn from; None for a question that names no period.
+    time_window: TimeWindow | None = None
+    # Refused because ``time_window`` and the date filters share no day.
+    period_empty: bool = False
+    # No article was published in ``time_window``: answered from every date instead.
+    widened: bool = False

@@ -15,6 +15,9 @@ from index.view import CorpusView
 from qa.models import Filters, Hit
 
 Method = Literal["dense", "bm25", "hybrid"]
+# The recency prior's reference day is the newest among candidates scoring at least this share
+# of the best one.
+PRIOR_REACH = 0.8
 METHODS: tuple[Method, ...] = ("dense", "bm25", "hybrid")
 
 
@@ -54,6 +57,12 @@ class Retriever:
     and each next place goes to the most recently published of the remaining candidates that
     score within the margin of the best remaining one (an undated article counts as oldest;
     equal dates keep the score order). At 0 the ranking is by score alone.
+
+    A question that asks for the latest word (``search(..., latest=True)``) gets a bounded
+    recency prior: each candidate's score is multiplied by ``floor + (1 - floor) * 0.5 **
+    (age / half_life)``, its age in days counted from the newest candidate's publication, so an
+    older article can still answer when nothing newer does; and the near-tie margin widens to
+    ``latest_margin``, so among the versions of one story (which score alike) the newest leads.
     """
 
     def __init__(
@@ -67,6 +76,9 @@ class Retriever:
         max_per_article: int | None = None,
         recency_margin: float = 0.0,
         acronyms: bool = True,
+        latest_half_life: float = 30.0,
+        latest_floor: float = 0.5,
+        latest_margin: float = 0.1,
     ) -> None:
         if not isinstance(embedder, Embedder):
             raise TypeError(f"embedder must implement the Embedder protocol, got {embedder!r}")
@@ -82,6 +94,12 @@ class Retriever:
             raise ValueError(f"max_per_article must be at least 1, got {max_per_article}")
         if recency_margin < 0:
             raise ValueError(f"recency_margin must not be negative, got {recency_margin}")
+        if latest_half_life <= 0:
+            raise ValueError(f"latest_half_life must be positive, got {latest_half_life}")
+        if not 0.0 <= latest_floor <= 1.0:
+            raise ValueError(f"latest_floor must be between 0 and 1, got {latest_floor}")
+        if latest_margin < 0:
+            raise ValueError(f"latest_margin must not be negative, got {latest_margin}")
         self.embedder = embedder
         self.method: Method = method
         self.dense_weight = dense_weight
@@ -91,6 +109,9 @@ class Retriever:
         self.max_per_article = max_per_article
         self.recency_margin = recency_margin
         self.acronyms = acronyms
+        self.latest_half_life = latest_half_life
+        self.latest_floor = latest_floor
+        self.latest_margin = latest_margin
 
     def encode(self, question: str) -> Query:
         """Tokenize and embed the question: the one model call a question costs."""
@@ -104,9 +125,10 @@ class Retriever:
         method: Method | None = None,
         max_per_article: int | Literal["default"] | None = "default",
         filters: Filters | None = None,
+        latest: bool = False,
     ) -> list[Hit]:
         """Return the ``k`` best passages, best first; ``method`` and ``max_per_article``
-        override the retriever's own for this call.
+        override the retriever's own for this call; ``latest`` applies the recency prior.
 
         With ``filters``, only passages of matching articles are ranked: the filter applies
         before the candidates are cut, not to the top k afterwards.
@@ -149,9 +171,15 @@ class Retriever:
             # scaling by the share of its IDF mass the corpus knows keeps that noise small.
             coverage = snapshot.lexical.coverage(terms) if self.lexical_coverage else 1.0
             fused = w * _minmax(semantic) + (1 - w) * coverage * _minmax(lexical)
+        margin = self.recency_margin
+        if latest:
+            fused = fused * _recency_prior(
+                snapshot.published_days(positions), fused, self.latest_half_life, self.latest_floor
+            )
+            margin = max(margin, self.latest_margin)
         order = np.argsort(-fused, kind="stable")
-        if self.recency_margin:
-            order = _newer_first(snapshot, positions, fused, order, self.recency_margin, k * 3)
+        if margin:
+            order = _newer_first(snapshot, positions, fused, order, margin, k * 3)
         ranked = _diversify(snapshot, positions[order], k, cap)
         index_of = {int(p): i for i, p in enumerate(positions)}
         hits = []
@@ -170,6 +198,24 @@ class Retriever:
                 )
             )
         return hits
+
+
+def _recency_prior(
+    days: npt.NDArray[np.float64],
+    scores: npt.NDArray[np.float32],
+    half_life: float,
+    floor: float,
+) -> npt.NDArray[np.float32]:
+    """Per candidate, ``floor + (1 - floor) * 0.5 ** (age / half_life)``, the age in days
+    behind the newest dated candidate that could answer (scoring at least half the best: a
+    newer article on another subject must not age the story); an undated one gets the floor."""
+    contenders = ~np.isnan(days) & (scores >= PRIOR_REACH * float(scores.max(initial=0.0)))
+    if not contenders.any():
+        return np.ones(len(days), dtype=np.float32)
+    newest = float(days[contenders].max())
+    age = np.where(np.isnan(days), np.inf, np.maximum(newest - np.nan_to_num(days), 0.0))
+    prior = floor + (1.0 - floor) * np.power(0.5, age / half_life)
+    return prior.astype(np.float32)
 
 
 def _newer_first(

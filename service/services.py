@@ -226,6 +226,9 @@ def settings_retriever(settings: Settings, embedder: Embedder) -> Retriever:
         max_per_article=settings.max_per_article,
         recency_margin=settings.recency_margin,
         acronyms=settings.acronyms,
+        latest_half_life=settings.latest_half_life_days,
+        latest_floor=settings.latest_floor,
+        latest_margin=settings.latest_margin,
     )
 
 

@@ -112,6 +112,23 @@ class Settings(BaseSettings):
         description="A newer article wins a near-tie: among candidates scoring within this"
         " margin of the best remaining one, the most recently published ranks first.",
     )
+    latest_half_life_days: float = Field(
+        30.0,
+        gt=0,
+        description="A question asking for the latest word (latest, current, now, still)"
+        " halves an article's weight for each this many days it is older than the newest"
+        " candidate, down to latest_floor.",
+    )
+    latest_floor: float = Field(
+        0.5, ge=0, le=1, description="The least weight the recency prior leaves an old article."
+    )
+    latest_margin: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="For a latest-word question, the near-tie margin within which the newest"
+        " version of a story ranks first.",
+    )
     answer_model: bool = Field(
         True,
         description="Judge answer sentences, answer spans and refusals with the answer model"

@@ -56,6 +56,7 @@ async def ask(body: AskRequest, services: ServicesDep, work: WorkDep) -> Respons
             conversation_id=body.conversation_id,
             followup_specificity=services.settings.followup_specificity,
             known_only=True,
+            as_of=body.as_of,
         )
         response = AskResponse.of(turn.answer, turn.conversation_id, turn.index, turn.resolved)
         return response.model_dump_json().encode("utf-8")

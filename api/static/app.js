@@ -448,6 +448,10 @@
         reply.append(h('p', { class: 'answer-span' }, h('strong', {}, str(span.text))));
       }
       reply.append(h('p', { class: 'answer' }, str(data.answer)));
+    } else if (data.refusal) {
+      reply.append(h('div', { class: 'not-found' },
+        h('p', { class: 'not-found-title' }, 'Nothing from that period'),
+        h('p', { class: 'not-found-text' }, 'There are no articles from that period.')));
     } else {
       reply.append(h('div', { class: 'not-found' },
         h('p', { class: 'not-found-title' }, 'Not in the articles'),
@@ -456,6 +460,9 @@
             ? 'None of the articles answers this question. The closest passages are listed below as related reading.'
             : 'None of the articles answers this question.')));
     }
+
+    const period = windowLine(data.time_window);
+    if (period) reply.append(period);
 
     if (citations.length) {
       reply.append(
@@ -467,6 +474,42 @@
     if (meta && meta.conversationId && isInt(meta.turn) && meta.turn >= 0) {
       reply.append(feedbackBar(meta.conversationId, meta.turn, meta.feedback));
     }
+    return reply;
+  }
+
+  /** "Articles published 2025-04-07 to 2025-04-13 (last week)", or null without a window. */
+  function windowLine(win) {
+    if (!win || typeof win !== 'object' || !str(win.from)) return null;
+    const days = str(win.from) === str(win.to) ? str(win.from) : `${str(win.from)} to ${str(win.to)}`;
+    const words = str(win.from_question) ? ` (${str(win.from_question)})` : '';
+    const text = win.matched === false
+      ? `No articles published ${days}${words}: answered from every date`
+      : `Articles published ${days}${words}`;
+    return h('p', { class: 'time-window' }, text);
+  }
+
+  // "timeline of …", "what happened with …": answered by /api/timeline, as qa/timeline.py reads it.
+  const TIMELINE_ASK = /^\s*(?:(?:show|give|make)\s+(?:me\s+)?)?(?:a\s+|the\s+)?(?:timeline|chronology|history)\s+(?:of|for|on)\s+|^\s*what\s+(?:has\s+|have\s+)?happened\s+(?:with|to)\s+/i;
+
+  function renderTimeline(data) {
+    const events = Array.isArray(data.events) ? data.events.filter((e) => e && typeof e === 'object') : [];
+    const reply = h('div', { class: 'reply timeline', 'data-answered': String(events.length > 0) });
+    if (!events.length) {
+      reply.append(h('div', { class: 'not-found' },
+        h('p', { class: 'not-found-title' }, data.refusal ? 'Nothing from that period' : 'No dated events'),
+        h('p', { class: 'not-found-text' }, 'The articles hold no dated events about this.')));
+    } else {
+      reply.append(h('ol', { class: 'timeline-events' }, events.map((e) => {
+        const when = str(e.provenance) === 'stated' ? str(e.date) : `${str(e.date)} (published)`;
+        const also = Array.isArray(e.also) && e.also.length ? ` · also in ${e.also.length} more` : '';
+        return h('li', { class: 'timeline-event' },
+          h('time', { datetime: str(e.date) }, when),
+          h('p', { class: 'timeline-sentence' }, str(e.sentence)),
+          h('p', { class: 'timeline-source' }, `${str(e.title)}, chars ${e.start}–${e.end}${also}`));
+      })));
+    }
+    const period = windowLine(data.time_window);
+    if (period) reply.append(period);
     return reply;
   }
 
@@ -506,6 +549,15 @@
     const body = { question, top_k: TOP_K, conversation_id: state.conversationId };
     try {
       if (filter) body.filters = { article_ids: [filter.id] };
+      if (TIMELINE_ASK.test(question)) {
+        const params = new URLSearchParams({ q: question });
+        if (filter) params.append('article_id', filter.id);
+        const found = await apiFetch(`/api/timeline?${params}`, { signal: controller.signal });
+        if (generation !== state.generation) return;
+        loading.replaceWith(renderTimeline(found));
+        reveal(turn, 'start');
+        return;
+      }
       const data = await apiFetch('/api/ask', {
         method: 'POST',
         body,

@@ -35,7 +35,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +44,7 @@ from sqlalchemy import Connection, RowMapping
 
 from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
 from qa.models import Answer, Citation
+from qa.timewords import TimeWindow
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ turns_table = sa.Table(
     sa.Column("created_at", sa.Text, nullable=False),
     sa.Column("feedback", sa.Text),
     sa.Column("feedback_at", sa.Text),
+    sa.Column("window_from", sa.Text),
+    sa.Column("window_to", sa.Text),
+    sa.Column("window_phrase", sa.Text),
 )
 _HASH_CHARS = 16
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # as SQLite's strftime writes created_at: sorts as text
@@ -165,6 +169,9 @@ class Turn:
     answered: bool
     answer: AnswerRef | None  # None when refused
     citations: tuple[CitationRef, ...]
+    # The publication days it was answered from, when its question named a period (or the
+    # turn before did and it inherited them).
+    time_window: TimeWindow | None = None
 
     @classmethod
     def of(cls, answer: Answer, resolved: str) -> Turn:
@@ -180,6 +187,7 @@ class Turn:
             answered=answer.answered,
             answer=answer_ref,
             citations=tuple(CitationRef.of(c) for c in answer.citations),
+            time_window=answer.time_window,
         )
 
 
@@ -200,6 +208,7 @@ class LastTurn:
 
     index: int
     resolved: str
+    time_window: TimeWindow | None = None  # a follow-up that names no period keeps this one
 
 
 class ConversationStore:
@@ -328,12 +337,20 @@ class ConversationStore:
         """The conversation's latest turn (one row read), or None for an unknown id."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(turns_table.c.idx, turns_table.c.resolved)
+                sa.select(
+                    turns_table.c.idx,
+                    turns_table.c.resolved,
+                    turns_table.c.window_from,
+                    turns_table.c.window_to,
+                    turns_table.c.window_phrase,
+                )
                 .where(turns_table.c.conversation_id == conversation_id)
                 .order_by(turns_table.c.idx.desc())
                 .limit(1)
             ).first()
-        return None if row is None else LastTurn(index=int(row.idx), resolved=str(row.resolved))
+        if row is None:
+            return None
+        return LastTurn(int(row.idx), str(row.resolved), _window(row._mapping))
 
     def turns(
         self, conversation_id: str, *, limit: int | None = None, before: int | None = None
@@ -378,6 +395,7 @@ class ConversationStore:
                     span_start=None if span is None else span[0],
                     span_end=None if span is None else span[1],
                     citations=_citations_json(turn.citations),
+                    **_window_columns(turn.time_window),
                 )
             )
             conn.execute(
@@ -470,6 +488,26 @@ def _citations_json(citations: tuple[CitationRef, ...]) -> str:
     return json.dumps([c.as_dict() for c in citations], ensure_ascii=False)
 
 
+def _window_columns(window: TimeWindow | None) -> dict[str, str | None]:
+    if window is None:
+        return {"window_from": None, "window_to": None, "window_phrase": None}
+    return {
+        "window_from": window.start.isoformat(),
+        "window_to": window.end.isoformat(),
+        "window_phrase": window.phrase,
+    }
+
+
+def _window(row: RowMapping) -> TimeWindow | None:
+    if row["window_from"] is None or row["window_to"] is None:
+        return None
+    return TimeWindow(
+        date.fromisoformat(row["window_from"]),
+        date.fromisoformat(row["window_to"]),
+        str(row["window_phrase"] or ""),
+    )
+
+
 def _stored_turn(row: RowMapping) -> StoredTurn:
     answer = None
     if row["answer_rank"] is not None:
@@ -486,6 +524,7 @@ def _stored_turn(row: RowMapping) -> StoredTurn:
             answered=bool(row["answered"]),
             answer=answer,
             citations=tuple(CitationRef.from_dict(c) for c in json.loads(row["citations"])),
+            time_window=_window(row),
         ),
         created_at=row["created_at"],
         feedback=row["feedback"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from qa.answer import Answerer
 from qa.conversation.followup import resolve_followup
@@ -30,6 +31,7 @@ def ask_in_conversation(
     conversation_id: str | None = None,
     followup_specificity: float,
     known_only: bool = False,
+    as_of: date | None = None,
 ) -> ConversationTurn:
     """Answer ``question`` as the next turn of a conversation (a new one when no id is given):
     read it after the turn before when it is a vague follow-up, answer, and store the turn.
@@ -37,7 +39,9 @@ def ask_in_conversation(
     Returns the answer with the conversation id, the stored turn's index and the resolved query.
     Raises ``QuestionError`` for an unusable question (nothing is stored then). With
     ``known_only``, a given id must name a stored conversation (``ConversationError``
-    otherwise): ids are then only ever made here, random and unguessable.
+    otherwise): ids are then only ever made here, random and unguessable. A question that
+    names no period keeps the turn before's (``time_window``); periods are read against
+    ``as_of`` (default today).
     """
     given = conversation_id
     conversation_id = conversation_id or store.new_id()
@@ -54,6 +58,14 @@ def ask_in_conversation(
         snapshot.lexical,
         followup_specificity,
     )
-    answer = answerer.ask(question, top_k, filters, resolved, snapshot)
+    answer = answerer.ask(
+        question,
+        top_k,
+        filters,
+        resolved if resolved != question else None,
+        snapshot,
+        as_of=as_of,
+        inherited=last.time_window if last is not None else None,
+    )
     index = store.append(conversation_id, Turn.of(answer, resolved))
     return ConversationTurn(conversation_id, index, resolved, answer)

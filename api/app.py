@@ -18,11 +18,12 @@ from starlette.routing import Match, Mount
 
 from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
 from api.observability import Metrics, RequestLogMiddleware
-from api.routes import articles, ask, conversations, health
+from api.routes import articles, ask, conversations, feeds, health
 from api.security import SecurityHeadersMiddleware, mount_docs
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
 from qa.errors import QuestionError
+from service.poller import FeedService, Poller
 from service.services import Services, build_services
 from service.settings import Settings, get_settings
 
@@ -120,9 +121,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await run_in_threadpool(services_factory, settings)
         app.state.services = services
+        app.state.feeds = FeedService.build(settings, services.corpus, services.embedder)
+        poller = Poller(app.state.feeds) if settings.feed_poll else None
+        if poller is not None:
+            poller.start()
         try:
             yield
         finally:
+            if poller is not None:
+                poller.stop()
+            app.state.feeds.close()
             services.close()
 
     app = FastAPI(
@@ -157,6 +165,7 @@ def create_app(
     app.include_router(ask.router)
     app.include_router(articles.router)
     app.include_router(conversations.router)
+    app.include_router(feeds.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.docs:
         mount_docs(app)

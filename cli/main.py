@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from api.schemas import AskResponse
+from cli.feeds import feeds, fetch_pages
 from cli.options import data_dir_option, settings_for
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder
@@ -92,15 +93,16 @@ def _read_stdin() -> list[Article | SourceError]:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
 @data_dir_option
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
-def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> None:
-    """Add articles from files, folders or standard input (-) to the corpus.
+def ingest(sources: tuple[str, ...], data_dir: Path | None, progress: bool) -> None:
+    """Add articles from files, folders, web pages (http/https URLs) or standard input (-).
 
     A .txt or .md file holds one article (title on the first line or heading, or a page copied
     from a news site, whose chrome is removed); an .html page is reduced to its main content
-    and metadata. A .jsonl file holds one article per line:
+    and metadata, as is a page fetched by URL (its URL derives its id: fetching it again
+    updates it). A .jsonl file holds one article per line:
     {"id"?, "title", "text", "url"?, "author"?, "published"?, "source"?}. Folders are walked.
     Articles already stored unchanged are skipped; changed ones are replaced. Ends with a
     summary: added, updated, unchanged, failed (with reasons).
@@ -108,13 +110,16 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> No
     \b
     Example:
         qa ingest --data-dir data articles/ more.jsonl
+        qa ingest https://example.com/news/harbour-reopens
         cat feed.jsonl | qa ingest -
     """
     settings = settings_for(data_dir)
     report = IngestReport()
     articles: list[Article] = []
-    files = [p for p in paths if str(p) != "-"]
-    items = [*read_paths(files), *(_read_stdin() if len(files) < len(paths) else [])]
+    urls = [s for s in sources if s.startswith(("http://", "https://"))]
+    files = [Path(s) for s in sources if s != "-" and s not in urls]
+    items = [*read_paths(files), *(_read_stdin() if "-" in sources else [])]
+    items += fetch_pages(urls, settings)
     for item in items:
         if isinstance(item, SourceError):
             report.failed.append((item.source, item.reason))
@@ -379,6 +384,9 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {len(lines)} cases to {output}", err=True)
+
+
+cli.add_command(feeds)
 
 
 def register_tooling(group: click.Group) -> None:

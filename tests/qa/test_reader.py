@@ -100,11 +100,6 @@ def test_the_card_names_the_data_the_base_and_the_recipe() -> None:
     meta = json.loads((MODEL_DIR / "meta.json").read_text())
     card = (MODEL_DIR / "CARD.md").read_text()
     assert "SQuAD 1.1" in meta["data"] and "CC BY-SA 4.0" in meta["data"]
-    for needle in (
-        "CC BY-SA 4.0",
-        "Apache-2.0",
-        "qa train-answer-model",
-        str(meta["recipe"]["seed"]),
-    ):
+    for needle in ("CC BY-SA 4.0", "Apache-2.0", "qa train-answer-model", str(meta["recipe"]["seed"])):
         assert needle in card
     assert meta["held_out"]["questions"] > 0

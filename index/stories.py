@@ -30,6 +30,8 @@ from index.models import Article
 
 SHINGLE = 5
 NUM_PERM = 128
+# 64-bit affine permutations: a bijection, so no collisions inflate the estimates.
+SCHEME = "affine64"
 # Candidates come from LSH at a low Jaccard; containment decides.
 CANDIDATE_JACCARD = 0.15
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -78,7 +80,7 @@ def signature(article: Article) -> Signature:
     from datasketch import MinHash
 
     items = shingles(article.text)
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     minhash.update_batch(list(items))
     return Signature(minhash.hashvalues.copy(), len(items))
 
@@ -108,7 +110,7 @@ class StoryIndex:
     def _minhash(self, sig: Signature) -> object:
         from datasketch import MinHash
 
-        return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig.hashvalues)
+        return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig.hashvalues, scheme=SCHEME)
 
     def refresh(self) -> None:
         """Read the table again when another process changed it (its row count moved)."""

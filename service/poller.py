@@ -111,7 +111,8 @@ class Poller:
     def stop(self) -> None:
         """Stop after the fetch in flight, and give the lease up."""
         self._stop.set()
-        self._thread.join(timeout=self.feeds.fetcher.timeout + 5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.feeds.fetcher.timeout + 5)
         try:
             self.feeds.registry.release_lease(self.holder)
         except Exception:  # the database may be closing already

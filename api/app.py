@@ -121,7 +121,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await run_in_threadpool(services_factory, settings)
         app.state.services = services
-        app.state.feeds = FeedService.build(settings, services.corpus, services.embedder)
+        app.state.feeds = FeedService.build(
+            settings,
+            services.corpus,
+            services.embedder,
+            stories=getattr(services.answerer, "stories", None),
+        )
         poller = Poller(app.state.feeds) if settings.feed_poll else None
         if poller is not None:
             poller.start()

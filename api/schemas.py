@@ -141,6 +141,15 @@ class AskRequest(BaseModel):
         return value
 
 
+class CopyOut(BaseModel):
+    """Another outlet's copy of a cited story."""
+
+    article_id: str
+    outlet: str | None
+    url: str | None
+    published: str | None
+
+
 class CitationOut(BaseModel):
     """One cited passage; ``start``/``end`` and ``highlight`` are offsets into the article text."""
 
@@ -157,6 +166,10 @@ class CitationOut(BaseModel):
     end: int
     score: float
     highlight: tuple[int, int] | None
+    also_in: list[CopyOut] = Field(
+        default_factory=list,
+        description="Other outlets' copies of the same story (syndicated), earliest first.",
+    )
 
     @classmethod
     def of(cls, citation: Citation) -> CitationOut:
@@ -178,6 +191,7 @@ class CitationOut(BaseModel):
             end=hit.passage.end,
             score=round(hit.score, 6),
             highlight=None if span is None else (span.start, span.end),
+            also_in=[CopyOut(**vars(copy)) for copy in citation.also_in],
         )
 
 

@@ -105,7 +105,7 @@ def list_feeds(as_json: bool, data_dir: Path | None) -> None:
         qa feeds list --json
     """
     with _feed_service(settings_for(data_dir)) as service:
-        for feed in service.registry.list():
+        for feed in service.registry.feeds():
             if as_json:
                 fields = {k: v for k, v in vars(feed).items() if k not in ("etag", "next_fetch")}
                 click.echo(json.dumps(fields))

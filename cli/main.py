@@ -21,7 +21,9 @@ from index.embed import Embedder
 from index.errors import ArticleNotFoundError, CorpusError
 from index.models import Article
 from index.sources import SourceError, read_bytes, read_paths
+from index.stories import StoryIndex
 from qa.errors import QuestionError
+from service.poller import stored
 from service.services import (
     article_list,
     build_services,
@@ -132,6 +134,7 @@ def ingest(sources: tuple[str, ...], data_dir: Path | None, progress: bool) -> N
         raise click.ClickException(str(exc)) from exc
     try:
         corpus.add_articles(articles, embedder, progress=progress, report=report)
+        StoryIndex(corpus.db.engine, settings.story_threshold).assign(stored(articles, report))
     finally:
         corpus.close()
     for source, reason in report.failed:

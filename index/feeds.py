@@ -149,7 +149,7 @@ class FeedRegistry:
         assert feed is not None
         return feed
 
-    def list(self) -> list[Feed]:
+    def feeds(self) -> list[Feed]:
         """Every feed, in the order added."""
         with self.engine.connect() as conn:
             rows = conn.execute(text("SELECT * FROM feeds ORDER BY id")).mappings().all()
@@ -185,7 +185,7 @@ class FeedRegistry:
     def due(self, now: float | None = None) -> list[Feed]:
         """The feeds whose next fetch is due."""
         now = time.time() if now is None else now
-        return [f for f in self.list() if f.next_fetch <= now]
+        return [f for f in self.feeds() if f.next_fetch <= now]
 
     # -- the lease: one poller among replicas ----------------------------------------------------
 
@@ -291,7 +291,7 @@ class FeedRegistry:
         ``only`` when given) and ingest the pages of its new or changed entries."""
         started = time.monotonic()
         now = time.time() if now is None else now
-        feeds = [self.get(k) for k in only] if only else self.list()
+        feeds = [self.get(k) for k in only] if only else self.feeds()
         results = []
         for feed in feeds:
             if force or only or feed.next_fetch <= now:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import struct
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ NUM_PERM = 128
 SCHEME = "affine64"
 # Candidates come from LSH at a low Jaccard; containment decides.
 CANDIDATE_JACCARD = 0.15
+# How stale the story map may be on the read path: another process's grouping is seen within.
+READ_AGE = 1.0
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -101,6 +104,7 @@ class StoryIndex:
         self._story: dict[str, str] = {}
         self._lsh: object | None = None
         self._loaded_rows = -1
+        self._checked_at = 0.0
 
     def _new_lsh(self) -> object:
         from datasketch import MinHashLSH
@@ -112,8 +116,12 @@ class StoryIndex:
 
         return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig.hashvalues, scheme=SCHEME)
 
-    def refresh(self) -> None:
-        """Read the table again when another process changed it (its row count moved)."""
+    def refresh(self, max_age: float = 0.0) -> None:
+        """Read the table again when another process changed it (its row count moved); with
+        ``max_age``, look at most that often (the read path's lookups)."""
+        if max_age and time.monotonic() - self._checked_at < max_age:
+            return
+        self._checked_at = time.monotonic()
         with self.engine.connect() as conn:
             count = conn.execute(text("SELECT count(*) FROM article_stories")).scalar_one()
             if count == self._loaded_rows:
@@ -147,6 +155,8 @@ class StoryIndex:
         -> story id. An article updated in place is compared with the others, not itself."""
         signatures = [(a.id, signature(a)) for a in articles]
         assigned: dict[str, str] = {}
+        if not signatures:
+            return assigned
         with self._lock:
             self.refresh()
             assert self._lsh is not None
@@ -191,19 +201,19 @@ class StoryIndex:
     def stories(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The story id of each of the articles that has one."""
         with self._lock:
-            self.refresh()
+            self.refresh(READ_AGE)
             return {a: self._story[a] for a in article_ids if a in self._story}
 
     def members(self, story_id: str) -> list[str]:
         """The ids of the articles in a story (deleted ones included: filter by the corpus)."""
         with self._lock:
-            self.refresh()
+            self.refresh(READ_AGE)
             return sorted(a for a, s in self._story.items() if s == story_id)
 
     def copies(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
         """For each article, the other articles of its story."""
         with self._lock:
-            self.refresh()
+            self.refresh(READ_AGE)
             by_story: dict[str, list[str]] = {}
             for a, s in self._story.items():
                 by_story.setdefault(s, []).append(a)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from index.corpus import Corpus
 from index.view import CorpusView
 from qa.answertype import EXPANSION, answer_type
 from qa.errors import QuestionError
 from qa.extract import Pick, Picker, SentencePicker
-from qa.models import Answer, Citation, Filters, Hit
+from qa.models import Answer, Citation, Copy, Filters, Hit
 from qa.refusal import NO_ANSWER_SCORE, RefusalModel, refusal_features
 from qa.retrieve import Method, Query, Retriever
+from qa.stories import Collapsed, StoryLookup, collapse_copies
 
 MAX_TOP_K = 50
 MAX_SEARCH_K = 1000
@@ -30,6 +32,8 @@ class Retrieval:
     # The answer sentence when the picker scores its picks (the answer model): it is judged
     # before the refusal, whose last feature is its score.
     pick: Pick | None = None
+    # For each article cited, the other copies of its story (hits hold one copy per story).
+    also_in: Mapping[str, tuple[Copy, ...]] = field(default_factory=dict)
 
 
 class Answerer:
@@ -45,11 +49,51 @@ class Answerer:
         retriever: Retriever,
         picker: Picker | None = None,
         refusal: RefusalModel | None = None,
+        stories: StoryLookup | None = None,
     ) -> None:
         self.corpus = corpus
         self.retriever = retriever
         self.picker = picker or SentencePicker()
         self.refusal = refusal
+        # Where copies of a syndicated story are found; None cites every copy on its own.
+        self.stories = stories
+
+    def _collapsed(
+        self,
+        snapshot: CorpusView,
+        query: Query,
+        k: int,
+        method: Method | None = None,
+        filters: Filters | None = None,
+    ) -> Collapsed:
+        """The ``k`` best hits, one copy per story (when stories are kept)."""
+        if self.stories is None:
+            return Collapsed(self.retriever.search(snapshot, query, k, method, filters=filters), {})
+        # Copies fill several places: look further, so that k stories remain.
+        hits = self.retriever.search(snapshot, query, 2 * k, method, filters=filters)
+        found = collapse_copies(snapshot, hits, self.stories)
+        return Collapsed(found.hits[:k], found.also_in)
+
+    def search_citations(
+        self,
+        query: str,
+        k: int = 10,
+        method: Method | None = None,
+        filters: Filters | None = None,
+        collapse: bool = True,
+    ) -> list[Citation]:
+        """The ``k`` passages ranked best for ``query`` as citations; with ``collapse``, one
+        copy per story, the others in its ``also_in``."""
+        if not collapse:
+            hits = self.search(query, k, method, filters)
+            return [Citation(rank=i + 1, hit=h) for i, h in enumerate(hits)]
+        query = _checked(query, k, MAX_SEARCH_K)
+        snapshot = self.corpus.snapshot
+        found = self._collapsed(snapshot, self.retriever.encode(query), k, method, filters)
+        return [
+            Citation(rank=i + 1, hit=h, also_in=found.also_in.get(h.article.id, ()))
+            for i, h in enumerate(found.hits)
+        ]
 
     def search(
         self,
@@ -80,13 +124,14 @@ class Answerer:
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = snapshot or self.corpus.snapshot
         query = self.retriever.encode(question)
-        hits = self.retriever.search(snapshot, query, max(top_k, MIN_POOL), filters=filters)
+        found = self._collapsed(snapshot, query, max(top_k, MIN_POOL), filters=filters)
+        hits = found.hits
         features = refusal_features(snapshot, query, hits)
         if not self.picker.scores:
-            return Retrieval(snapshot, query, hits, features)
+            return Retrieval(snapshot, query, hits, features, also_in=found.also_in)
         pick = self.picker.pick(snapshot, query, hits[:top_k], asked or question)
         score = pick.score if pick is not None and pick.score is not None else NO_ANSWER_SCORE
-        return Retrieval(snapshot, query, hits, [*features, score], pick)
+        return Retrieval(snapshot, query, hits, [*features, score], pick, found.also_in)
 
     def ask(
         self,
@@ -124,6 +169,7 @@ class Answerer:
                 rank=i + 1,
                 hit=hit,
                 highlight=picked.sentence if picked is not None and picked.index == i else None,
+                also_in=found.also_in.get(hit.article.id, ()),
             )
             for i, hit in enumerate(hits)
         )

@@ -27,6 +27,12 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def stored(articles: list[Article], report: IngestReport) -> list[Article]:
+    """The articles the report says are stored (added, updated or unchanged)."""
+    kept = {*report.added, *report.updated, *report.unchanged}
+    return [a for a in articles if a.id in kept]
+
+
 def build_fetcher(settings: Settings) -> Fetcher:
     """The fetcher the settings describe."""
     return Fetcher(
@@ -51,22 +57,29 @@ class FeedService:
 
     @classmethod
     def build(
-        cls, settings: Settings, corpus: Corpus, embedder: Embedder, fetcher: Fetcher | None = None
+        cls,
+        settings: Settings,
+        corpus: Corpus,
+        embedder: Embedder,
+        fetcher: Fetcher | None = None,
+        stories: StoryIndex | None = None,
     ) -> FeedService:
-        """The feed service of ``corpus``' database, as the settings describe it."""
+        """The feed service of ``corpus``' database, as the settings describe it (sharing
+        ``stories`` with the answerer when given)."""
         engine = corpus.db.engine
         return cls(
             corpus,
             embedder,
             fetcher or build_fetcher(settings),
             FeedRegistry(engine, settings.feed_interval_minutes * 60),
-            StoryIndex(engine, threshold=settings.story_threshold),
+            stories or StoryIndex(engine, threshold=settings.story_threshold),
         )
 
     def ingest(self, articles: list[Article]) -> IngestReport:
-        """Store the articles and give each its story."""
+        """Store the articles and give each its story: the one write path of the API and the
+        feeds."""
         report = self.corpus.add_articles(articles, self.embedder)
-        self.stories.assign(articles)
+        self.stories.assign(stored(articles, report))
         return report
 
     def ingest_url(self, url: str, article_id: str | None = None) -> tuple[Article, IngestReport]:

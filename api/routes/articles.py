@@ -233,7 +233,7 @@ async def create_article(
             409,
             f"an article with id {article.id!r} exists; PUT /api/articles/{article.id} replaces it",
         )
-    report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    report = await run_in_threadpool(feeds.ingest, [article])
     metrics.record_ingest(report)
     if held:
         response.status_code = 200
@@ -254,13 +254,13 @@ async def put_article(
     article_id: ArticleId,
     request: Request,
     response: Response,
-    services: ServicesDep,
     metrics: MetricsDep,
+    feeds: FeedsDep,
 ) -> WriteResult:
     """Store the article under this id, replacing any earlier version (201 when new)."""
     body = await request.body()
     article = await run_in_threadpool(_from_json, body, article_id)
-    report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    report = await run_in_threadpool(feeds.ingest, [article])
     metrics.record_ingest(report)
     if report.added:
         response.status_code = 201
@@ -291,7 +291,9 @@ def delete_article(article_id: ArticleId, services: ServicesDep) -> WriteResult:
         "JSON Lines: one article object per line (the content type is not checked).",
     ),
 )
-async def bulk_articles(request: Request, services: ServicesDep, metrics: MetricsDep) -> BulkResult:
+async def bulk_articles(
+    request: Request, services: ServicesDep, metrics: MetricsDep, feeds: FeedsDep
+) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
     body = await request.body()
@@ -306,7 +308,7 @@ async def bulk_articles(request: Request, services: ServicesDep, metrics: Metric
             f"the body holds {len(articles) + len(failed)} articles; the limit per call is"
             f" {limit}: split it into several calls",
         )
-    report = await run_in_threadpool(services.corpus.add_articles, articles, services.embedder)
+    report = await run_in_threadpool(feeds.ingest, articles)
     metrics.record_ingest(report, failed=len(failed))
     return BulkResult(
         added=report.added,

@@ -34,7 +34,7 @@ def _poll_result(report: RoundReport) -> PollResult:
         not_modified=report.not_modified,
         stored=report.stored,
         feeds=[
-            {  # type: ignore[misc]
+            {
                 "feed_id": f.feed_id,
                 "url": f.url,
                 "outcome": f.outcome,
@@ -52,7 +52,7 @@ def _poll_result(report: RoundReport) -> PollResult:
 @router.get("")
 def list_feeds(feeds: FeedsDep) -> FeedList:
     """List the feeds with their last fetch, last error, entries seen and articles stored."""
-    return FeedList(feeds=[FeedOut.of(f) for f in feeds.registry.list()])
+    return FeedList(feeds=[FeedOut.of(f) for f in feeds.registry.feeds()])
 
 
 @router.post(

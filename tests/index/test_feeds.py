@@ -62,7 +62,7 @@ def test_rss_and_atom_entries_are_fetched_and_stored_with_the_entries_metadata(
     assert bridge.published == "2026-03-03"  # the page had none: the entry's date
     assert stored[server.url("/news/harbour")].published == "2026-03-02"  # the page's own
     assert bridge.outlet == "Test Herald"
-    feeds = {f.id: f for f in registry.list()}
+    feeds = {f.id: f for f in registry.feeds()}
     assert feeds[rss.id].entries_seen == 2 and feeds[rss.id].articles_stored == 2
     assert feeds[rss.id].title == "Test Herald" and feeds[rss.id].last_error is None
     assert feeds[atom.id].interval_seconds == 60 and feeds[atom.id].articles_stored == 1

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 
+from api.feed_metrics import FeedCollector
 from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
 from api.observability import Metrics, RequestLogMiddleware
 from api.routes import articles, ask, conversations, feeds, health
@@ -151,6 +152,7 @@ def create_app(
     app.state.work = WorkLimiter(settings.max_concurrent_questions, settings.max_queued_questions)
     metrics = Metrics(lambda: _snapshot(app))
     app.state.metrics = metrics
+    metrics.registry.register(FeedCollector(lambda: getattr(app.state, "feeds", None)))
     # Outermost last: every answer, even a 413 or a 429, gets its request id, log line and
     # headers.
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))

@@ -222,3 +222,13 @@ class StoryIndex:
                 for a in article_ids
                 if a in self._story
             }
+
+    def counts(self) -> tuple[int, int, int]:
+        """Articles grouped, stories, and stories told by more than one article (deleted
+        articles included until they are regrouped)."""
+        with self._lock:
+            self.refresh(READ_AGE)
+            sizes: dict[str, int] = {}
+            for story in self._story.values():
+                sizes[story] = sizes.get(story, 0) + 1
+        return len(self._story), len(sizes), sum(1 for n in sizes.values() if n > 1)

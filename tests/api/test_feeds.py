@@ -3,6 +3,7 @@ answering questions; hostile feeds recorded, never a 5xx."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +147,28 @@ def test_one_replica_polls_at_a_time(tmp_path: Path, server: FeedServer) -> None
         assert two.run_once() is None
         one.stop()  # gives the lease up
         assert two.run_once() is not None
+
+
+def test_metrics_count_fetches_feeds_and_stories(writer: TestClient, server: FeedServer) -> None:
+    writer.post("/api/feeds", json={"url": server.url("/rss.xml")}, headers=AUTH)
+    writer.post("/api/feeds", json={"url": server.url("/broken.xml")}, headers=AUTH)
+    text = writer.get("/metrics").text
+    # Both feeds and the RSS feed's two pages were fetched; the broken one then failed to parse.
+    assert 'qa_fetches_total{outcome="ok"} 4.0' in text
+    assert "qa_feeds 2.0" in text and "qa_feeds_failing 1.0" in text
+    assert "qa_feed_articles_stored 2.0" in text
+    assert "qa_stories " in text
+
+
+def test_qa_serve_polls_in_the_background(tmp_path: Path, server: FeedServer) -> None:
+    """A feed registered (due) before the server starts is fetched by its poller, unasked."""
+    with make_client(settings(tmp_path / "data"), FakeEmbedder()) as c:
+        c.app.state.feeds.registry.add(server.url("/atom.xml"))  # type: ignore[attr-defined]
+    assert server.hits("/atom.xml") == 0
+    with make_client(settings(tmp_path / "data", feed_poll=True), FakeEmbedder()) as c:
+        deadline = time.monotonic() + 10
+        while not c.get("/api/feeds").json()["feeds"][0]["last_fetch"]:
+            assert time.monotonic() < deadline, "the poller did not fetch the feed"
+            time.sleep(0.1)
+        assert server.hits("/atom.xml") == 1
+        assert c.get("/api/feeds").json()["feeds"][0]["articles_stored"] == 1

@@ -94,7 +94,7 @@ class StoryIndex:
     ``threshold`` is the containment at which two articles are one story.
     """
 
-    def __init__(self, engine: Engine, threshold: float = 0.5) -> None:
+    def __init__(self, engine: Engine, threshold: float = 0.7) -> None:
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], not {threshold!r}")
         self.engine = engine

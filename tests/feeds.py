@@ -3,7 +3,7 @@ entries link to."""
 
 from __future__ import annotations
 
-from tests.feedserver import FeedServer, Route, page
+from bench.feedserver import FeedServer, Route, page
 
 PAGES = {
     "/news/harbour": (

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.feedserver import FeedServer, Route, feed_server
 from index.fetch import Fetcher
 from service.poller import FeedService, Poller
 from service.settings import Settings
 from tests.conftest import make_client
 from tests.fakes import FakeEmbedder
 from tests.feeds import serve_feeds
-from tests.feedserver import FeedServer, Route, feed_server
 
 KEY = "s3cret-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

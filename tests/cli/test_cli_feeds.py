@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.feedserver import FeedServer, feed_server
 from cli.main import cli
 from service.settings import Settings
 from tests.conftest import make_client
 from tests.fakes import FakeEmbedder
 from tests.feeds import serve_feeds
-from tests.feedserver import FeedServer, feed_server
 
 
 @pytest.fixture

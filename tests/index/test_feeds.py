@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.feedserver import FeedServer, Route, feed_server
 from index.corpus import Corpus
 from index.feeds import FeedError, FeedRegistry
 from index.fetch import Fetcher
 from index.models import Article
 from tests.fakes import FakeEmbedder
 from tests.feeds import serve_feeds
-from tests.feedserver import FeedServer, Route, feed_server
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.feedserver import FeedServer, Route, feed_server, page
 from index.fetch import (
     FEED_TYPES,
     USER_AGENT,
@@ -20,7 +21,6 @@ from index.fetch import (
     check_host,
 )
 from index.pages import article_from_url
-from tests.feedserver import FeedServer, Route, feed_server, page
 
 LOOPBACK = ("127.0.0.1/32",)  # the test server's address, allowed; every other refused
 

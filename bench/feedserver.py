@@ -1,5 +1,5 @@
-"""A web server on loopback that the feed and fetch tests start, serving what each test puts
-in its ``routes``: pages, feeds, redirects, 304s, endless bodies and slow answers."""
+"""A web server on loopback serving what each caller puts in its ``routes``: pages, feeds,
+redirects, 304s, endless bodies and slow answers. The feed tests and `bench/feeds.py` start it."""
 
 from __future__ import annotations
 

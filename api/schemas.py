@@ -262,6 +262,9 @@ class HistoryCitationOut(BaseModel):
     end: int
     score: float
     highlight: tuple[int, int] | None
+    # The same shape as /api/ask's citations; a stored turn keeps no copies (they are listed
+    # as the question is answered), so it is always empty here.
+    also_in: list[CopyOut] = Field(default_factory=list)
     removed: bool
 
     @classmethod

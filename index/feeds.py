@@ -83,7 +83,8 @@ class RoundReport:
 
     @property
     def requests(self) -> int:
-        """HTTP requests the round sent for feeds and pages (robots.txt not counted)."""
+        """HTTP requests the round sent: feeds, their redirects, pages (and the robots.txt
+        a page's host needed, once an hour)."""
         return sum(f.requests for f in self.feeds)
 
     @property

@@ -329,7 +329,8 @@ class Fetcher:
             allowed=self.allowed,
         )
         target = parsed.copy_with(host=address)
-        host_header = host if parsed.port is None else f"{host}:{parsed.port}"
+        named = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+        host_header = named if parsed.port is None else f"{named}:{parsed.port}"
         extensions: dict[str, object] = {}
         if parsed.scheme == "https":
             extensions["sni_hostname"] = host  # the certificate is checked against the name

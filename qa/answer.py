@@ -69,9 +69,13 @@ class Answerer:
         """The ``k`` best hits, one copy per story (when stories are kept)."""
         if self.stories is None:
             return Collapsed(self.retriever.search(snapshot, query, k, method, filters=filters), {})
-        # Copies fill several places: look further, so that k stories remain.
-        hits = self.retriever.search(snapshot, query, 2 * k, method, filters=filters)
+        hits = self.retriever.search(snapshot, query, k, method, filters=filters)
         found = collapse_copies(snapshot, hits, self.stories)
+        if len(found.hits) < len(hits):
+            # Copies filled several places: look further, so that k stories remain. (Only
+            # then: without copies the ranking is exactly the retriever's.)
+            hits = self.retriever.search(snapshot, query, 2 * k, method, filters=filters)
+            found = collapse_copies(snapshot, hits, self.stories)
         return Collapsed(found.hits[:k], found.also_in)
 
     def search_citations(

@@ -160,6 +160,8 @@ class FeedRegistry:
         """The feed with this id or URL, or None."""
         column = "id" if isinstance(key, int) or str(key).isdigit() else "url"
         value: int | str = int(key) if column == "id" else key
+        if isinstance(value, int) and not 0 < value < 2**63:  # no such row id
+            return None
         with self.engine.connect() as conn:
             row = (
                 conn.execute(text(f"SELECT * FROM feeds WHERE {column} = :v"), {"v": value})

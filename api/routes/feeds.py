@@ -9,7 +9,16 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import WriterDep
-from api.schemas import API_ERRORS, WRITER_ERRORS, FeedIn, FeedList, FeedOut, PollResult, errors
+from api.schemas import (
+    API_ERRORS,
+    BODY_NOT_TEXT,
+    WRITER_ERRORS,
+    FeedIn,
+    FeedList,
+    FeedOut,
+    PollResult,
+    errors,
+)
 from index.feeds import FeedError, RoundReport, check_feed_host
 from index.fetch import FetchError
 from service.poller import FeedService
@@ -24,7 +33,7 @@ async def get_feeds(request: Request) -> FeedService:
 
 
 FeedsDep = Annotated[FeedService, Depends(get_feeds)]
-FeedId = Annotated[int, Path(description="The feed's id.")]
+FeedId = Annotated[int, Path(ge=1, le=2**53, description="The feed's id.")]
 
 
 def _poll_result(report: RoundReport) -> PollResult:
@@ -59,7 +68,11 @@ def list_feeds(feeds: FeedsDep) -> FeedList:
     "",
     status_code=201,
     dependencies=[WriterDep],
-    responses={**errors({409: "The feed is registered already."}), **WRITER_ERRORS},
+    responses={
+        **errors({409: "The feed is registered already."}),
+        **BODY_NOT_TEXT,
+        **WRITER_ERRORS,
+    },
 )
 async def add_feed(body: FeedIn, feeds: FeedsDep) -> FeedOut:
     """Register a feed and fetch it at once; the feed's fetch outcome is in the answer."""

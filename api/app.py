@@ -15,15 +15,17 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 
+from api.feed_metrics import FeedCollector
 from api.limits import BodyLimitMiddleware, Busy, RateLimitMiddleware, WorkLimiter
 from api.mcp import mcp_transport, mount_mcp
 from api.observability import Metrics, RequestLogMiddleware
 from api.openai_errors import OpenAIErrorMiddleware
-from api.routes import articles, ask, conversations, health, openai, timeline
+from api.routes import articles, ask, conversations, feeds, health, openai, timeline
 from api.security import SecurityHeadersMiddleware, mount_docs, public_detail
 from index.errors import ArticleNotFoundError, CorpusError, InvalidArticleError
 from qa.conversation.store import ConversationError
 from qa.errors import QuestionError
+from service.poller import FeedService, Poller
 from service.services import Services, build_services
 from service.settings import Settings, get_settings
 
@@ -118,10 +120,22 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await run_in_threadpool(services_factory, settings)
         app.state.services = services
+        app.state.feeds = FeedService.build(
+            settings,
+            services.corpus,
+            services.embedder,
+            stories=getattr(services.answerer, "stories", None),
+        )
+        poller = Poller(app.state.feeds) if settings.feed_poll else None
+        if poller is not None:
+            poller.start()
         try:
             async with mcp_transport(app, services):
                 yield
         finally:
+            if poller is not None:
+                poller.stop()
+            app.state.feeds.close()
             services.close()
 
     app = FastAPI(
@@ -140,6 +154,7 @@ def create_app(
     app.state.work = WorkLimiter(settings.max_concurrent_questions, settings.max_queued_questions)
     metrics = Metrics(lambda: _snapshot(app))
     app.state.metrics = metrics
+    metrics.registry.register(FeedCollector(lambda: getattr(app.state, "feeds", None)))
     # Outermost last: every answer, even a 413 or a 429, gets its request id, log line and
     # headers.
     app.add_middleware(BodyLimitMiddleware, limit_for=_body_limit(settings))
@@ -164,6 +179,7 @@ def create_app(
     app.include_router(articles.router)
     app.include_router(conversations.router)
     app.include_router(timeline.router)
+    app.include_router(feeds.router)
     app.include_router(openai.router)
     mount_mcp(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

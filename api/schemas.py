@@ -154,6 +154,15 @@ def checked_question(value: str) -> str:
     return value
 
 
+class CopyOut(BaseModel):
+    """Another outlet's copy of a cited story."""
+
+    article_id: str
+    outlet: str | None
+    url: str | None
+    published: str | None
+
+
 class CitationOut(BaseModel):
     """One cited passage; ``start``/``end`` and ``highlight`` are offsets into the article text."""
 
@@ -170,6 +179,10 @@ class CitationOut(BaseModel):
     end: int
     score: float
     highlight: tuple[int, int] | None
+    also_in: list[CopyOut] = Field(
+        default_factory=list,
+        description="Other outlets' copies of the same story (syndicated), earliest first.",
+    )
 
     @classmethod
     def of(cls, citation: Citation) -> CitationOut:
@@ -191,6 +204,7 @@ class CitationOut(BaseModel):
             end=hit.passage.end,
             score=round(hit.score, 6),
             highlight=None if span is None else (span.start, span.end),
+            also_in=[CopyOut(**vars(copy)) for copy in citation.also_in],
         )
 
 
@@ -306,6 +320,9 @@ class HistoryCitationOut(BaseModel):
     end: int
     score: float
     highlight: tuple[int, int] | None
+    # The same shape as /api/ask's citations; a stored turn keeps no copies (they are listed
+    # as the question is answered), so it is always empty here.
+    also_in: list[CopyOut] = Field(default_factory=list)
     removed: bool
 
     @classmethod
@@ -610,3 +627,83 @@ class TimelineResponse(BaseModel):
             refusal=NO_ARTICLES_IN_PERIOD if timeline.period_empty else None,
             events=[TimelineEventOut.of_event(e) for e in timeline.events],
         )
+
+
+class UrlIn(BaseModel):
+    """A page to fetch and store: its URL, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., min_length=1, description="An http or https page.")
+    id: str | None = Field(None, description="Stable id; derived from the URL if absent.")
+
+
+class FeedIn(BaseModel):
+    """A feed to register."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., min_length=1, description="An RSS or Atom feed's http(s) address.")
+    interval_minutes: float | None = Field(
+        None, gt=0, description="How often to fetch it; default QA_FEED_INTERVAL_MINUTES (15)."
+    )
+
+
+class FeedOut(BaseModel):
+    """A registered feed and how its fetches went."""
+
+    id: int
+    url: str
+    title: str | None
+    interval_minutes: float
+    added: str
+    last_fetch: str | None
+    last_outcome: str | None
+    last_error: str | None
+    entries_seen: int
+    articles_stored: int
+
+    @classmethod
+    def of(cls, feed: Any) -> FeedOut:
+        """Shape an ``index.feeds.Feed`` for the wire."""
+        return cls(
+            id=feed.id,
+            url=feed.url,
+            title=feed.title,
+            interval_minutes=feed.interval_seconds / 60,
+            added=feed.added,
+            last_fetch=feed.last_fetch,
+            last_outcome=feed.last_outcome,
+            last_error=feed.last_error,
+            entries_seen=feed.entries_seen,
+            articles_stored=feed.articles_stored,
+        )
+
+
+class FeedList(BaseModel):
+    """Every registered feed."""
+
+    feeds: list[FeedOut]
+
+
+class FeedPoll(BaseModel):
+    """What fetching one feed did."""
+
+    feed_id: int
+    url: str
+    outcome: str
+    requests: int
+    entries: int
+    new_entries: int
+    stored: int
+    error: str | None
+
+
+class PollResult(BaseModel):
+    """What a polling round did."""
+
+    seconds: float
+    requests: int
+    not_modified: int
+    stored: int
+    feeds: list[FeedPoll]

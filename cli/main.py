@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from api.schemas import AskResponse, TimelineResponse, TimeWindowOut
+from cli.feeds import feeds, fetch_pages
 from cli.mcp import mcp as mcp_command
 from cli.options import data_dir_option, settings_for
 from index.corpus import Corpus, IngestReport
@@ -22,8 +23,10 @@ from index.embed import Embedder
 from index.errors import ArticleNotFoundError, CorpusError
 from index.models import Article
 from index.sources import SourceError, read_bytes, read_paths
+from index.stories import StoryIndex
 from qa.errors import QuestionError
 from qa.timeline import MAX_EVENTS, build_timeline
+from service.poller import stored
 from service.services import (
     article_list,
     build_services,
@@ -95,15 +98,16 @@ def _read_stdin() -> list[Article | SourceError]:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
 @data_dir_option
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
-def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> None:
-    """Add articles from files, folders or standard input (-) to the corpus.
+def ingest(sources: tuple[str, ...], data_dir: Path | None, progress: bool) -> None:
+    """Add articles from files, folders, web pages (http/https URLs) or standard input (-).
 
     A .txt or .md file holds one article (title on the first line or heading, or a page copied
     from a news site, whose chrome is removed); an .html page is reduced to its main content
-    and metadata. A .jsonl file holds one article per line:
+    and metadata, as is a page fetched by URL (its URL derives its id: fetching it again
+    updates it). A .jsonl file holds one article per line:
     {"id"?, "title", "text", "url"?, "author"?, "published"?, "source"?}. Folders are walked.
     Articles already stored unchanged are skipped; changed ones are replaced. Ends with a
     summary: added, updated, unchanged, failed (with reasons).
@@ -111,13 +115,16 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> No
     \b
     Example:
         qa ingest --data-dir data articles/ more.jsonl
+        qa ingest https://example.com/news/harbour-reopens
         cat feed.jsonl | qa ingest -
     """
     settings = settings_for(data_dir)
     report = IngestReport()
     articles: list[Article] = []
-    files = [p for p in paths if str(p) != "-"]
-    items = [*read_paths(files), *(_read_stdin() if len(files) < len(paths) else [])]
+    urls = [s for s in sources if s.startswith(("http://", "https://"))]
+    files = [Path(s) for s in sources if s != "-" and s not in urls]
+    items = [*read_paths(files), *(_read_stdin() if "-" in sources else [])]
+    items += fetch_pages(urls, settings)
     for item in items:
         if isinstance(item, SourceError):
             report.failed.append((item.source, item.reason))
@@ -130,6 +137,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, progress: bool) -> No
         raise click.ClickException(str(exc)) from exc
     try:
         corpus.add_articles(articles, embedder, progress=progress, report=report)
+        StoryIndex(corpus.db.engine, settings.story_threshold).assign(stored(articles, report))
     finally:
         corpus.close()
     for source, reason in report.failed:
@@ -458,6 +466,9 @@ def feedback_export(data_dir: Path | None, output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {len(lines)} cases to {output}", err=True)
+
+
+cli.add_command(feeds)
 
 
 def register_tooling(group: click.Group) -> None:

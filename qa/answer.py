@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from index.corpus import Corpus
@@ -10,9 +11,10 @@ from index.view import CorpusView
 from qa.answertype import EXPANSION, answer_type
 from qa.errors import QuestionError
 from qa.extract import Pick, Picker, SentencePicker
-from qa.models import Answer, Citation, Filters, Hit
+from qa.models import Answer, Citation, Copy, Filters, Hit
 from qa.refusal import NO_ANSWER_SCORE, RefusalModel, refusal_features
 from qa.retrieve import Method, Query, Retriever
+from qa.stories import Collapsed, StoryLookup, collapse_copies
 from qa.timewords import EmptyPeriod, TimeWindow, join_window, read_time
 
 MAX_TOP_K = 50
@@ -33,6 +35,8 @@ class Retrieval:
     # before the refusal, whose last feature is its score.
     pick: Pick | None = None
     latest: bool = False  # the question asks for the latest word
+    # For each article cited, the other copies of its story (hits hold one copy per story).
+    also_in: Mapping[str, tuple[Copy, ...]] = field(default_factory=dict)
 
 
 class Answerer:
@@ -48,11 +52,58 @@ class Answerer:
         retriever: Retriever,
         picker: Picker | None = None,
         refusal: RefusalModel | None = None,
+        stories: StoryLookup | None = None,
     ) -> None:
         self.corpus = corpus
         self.retriever = retriever
         self.picker = picker or SentencePicker()
         self.refusal = refusal
+        # Where copies of a syndicated story are found; None cites every copy on its own.
+        self.stories = stories
+
+    def _collapsed(
+        self,
+        snapshot: CorpusView,
+        query: Query,
+        k: int,
+        method: Method | None = None,
+        filters: Filters | None = None,
+        latest: bool = False,
+    ) -> Collapsed:
+        """The ``k`` best hits, one copy per story (when stories are kept)."""
+        hits = self.retriever.search(snapshot, query, k, method, filters=filters, latest=latest)
+        if self.stories is None:
+            return Collapsed(hits, {})
+        found = collapse_copies(snapshot, hits, self.stories)
+        if len(found.hits) < len(hits):
+            # Copies filled several places: look further, so that k stories remain. (Only
+            # then: without copies the ranking is exactly the retriever's.)
+            hits = self.retriever.search(
+                snapshot, query, 2 * k, method, filters=filters, latest=latest
+            )
+            found = collapse_copies(snapshot, hits, self.stories)
+        return Collapsed(found.hits[:k], found.also_in)
+
+    def search_citations(
+        self,
+        query: str,
+        k: int = 10,
+        method: Method | None = None,
+        filters: Filters | None = None,
+        collapse: bool = True,
+    ) -> list[Citation]:
+        """The ``k`` passages ranked best for ``query`` as citations; with ``collapse``, one
+        copy per story, the others in its ``also_in``."""
+        if not collapse:
+            hits = self.search(query, k, method, filters)
+            return [Citation(rank=i + 1, hit=h) for i, h in enumerate(hits)]
+        query = _checked(query, k, MAX_SEARCH_K)
+        snapshot = self.corpus.snapshot
+        found = self._collapsed(snapshot, self.retriever.encode(query), k, method, filters)
+        return [
+            Citation(rank=i + 1, hit=h, also_in=found.also_in.get(h.article.id, ()))
+            for i, h in enumerate(found.hits)
+        ]
 
     def search(
         self,
@@ -84,15 +135,18 @@ class Answerer:
         question = _checked(question, top_k, MAX_TOP_K)
         snapshot = snapshot or self.corpus.snapshot
         query = self.retriever.encode(question)
-        hits = self.retriever.search(
+        found = self._collapsed(
             snapshot, query, max(top_k, MIN_POOL), filters=filters, latest=latest
         )
+        hits = found.hits
         features = refusal_features(snapshot, query, hits)
         if not self.picker.scores:
-            return Retrieval(snapshot, query, hits, features, latest=latest)
+            return Retrieval(snapshot, query, hits, features, latest=latest, also_in=found.also_in)
         pick = self._pick(snapshot, query, hits[:top_k], asked or question, latest)
         score = pick.score if pick is not None and pick.score is not None else NO_ANSWER_SCORE
-        return Retrieval(snapshot, query, hits, [*features, score], pick, latest)
+        return Retrieval(
+            snapshot, query, hits, [*features, score], pick, latest, also_in=found.also_in
+        )
 
     def _pick(
         self,
@@ -175,6 +229,7 @@ class Answerer:
                 rank=i + 1,
                 hit=hit,
                 highlight=picked.sentence if picked is not None and picked.index == i else None,
+                also_in=found.also_in.get(hit.article.id, ()),
             )
             for i, hit in enumerate(hits)
         )

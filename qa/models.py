@@ -53,12 +53,24 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Another outlet's copy of a cited story (``qa/stories.py``)."""
+
+    article_id: str
+    outlet: str | None
+    url: str | None
+    published: str | None
+
+
+@dataclass(frozen=True)
 class Citation:
-    """A numbered reference to a passage, with the best sentence inside it if one was picked."""
+    """A numbered reference to a passage, with the best sentence inside it if one was picked,
+    and the other copies of its story."""
 
     rank: int
     hit: Hit
     highlight: Span | None = None
+    also_in: tuple[Copy, ...] = ()
 
 
 @dataclass(frozen=True)

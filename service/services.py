@@ -20,6 +20,7 @@ from index.entities import EntityTagger, spacy_tagger
 from index.errors import CorruptIndexError
 from index.models import Article
 from index.sources import SourceError, default_corpus_dir, read_paths
+from index.stories import StoryIndex
 from index.vectors import set_threads
 from qa.answer import Answerer
 from qa.conversation.store import ConversationStore
@@ -252,7 +253,8 @@ def build_services(
     retriever = settings_retriever(settings, embedder)
     picker = answer_picker(settings)
     refusal = refusal_model(corpus, settings, answer_score=picker.scores)
-    answerer = Answerer(corpus, retriever, picker, refusal)
+    stories = StoryIndex(corpus.db.engine, threshold=settings.story_threshold)
+    answerer = Answerer(corpus, retriever, picker, refusal, stories=stories)
     conversations = open_conversations(settings)
     return Services(
         settings=settings,

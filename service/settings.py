@@ -205,6 +205,38 @@ class Settings(BaseSettings):
         description="Override the calibrated answer-probability threshold stored with the index.",
     )
 
+    feed_poll: bool = Field(
+        True,
+        description="qa serve polls the registered feeds in the background (one replica at a"
+        " time, by a lease in the database); off: feeds are polled by `qa feeds poll` only.",
+    )
+    feed_interval_minutes: float = Field(
+        15.0, gt=0, description="How often a feed added without an interval is fetched."
+    )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Let the fetcher reach loopback, private, link-local and other non-public"
+        " addresses (a deployment that reads its own network, or tests on loopback); off, such"
+        " an address is refused, redirects included.",
+    )
+    fetch_timeout_seconds: float = Field(
+        20.0, gt=0, description="Longest a page or feed fetch may take, start to last byte."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1, description="Largest page or feed read; reading stops at the limit."
+    )
+    fetch_host_delay_seconds: float = Field(
+        1.0, ge=0, description="Least time between two requests to one host."
+    )
+    story_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Share of the shorter article's word 5-shingles found in the longer one at"
+        " which two articles are copies of one story (estimated by MinHash). Copies measured"
+        " 0.72 and up, follow-up reports of a story 0.41-0.65 (bench/stories.py).",
+    )
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, value: object) -> object:

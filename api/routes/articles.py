@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MetricsDep, ServicesDep, WriterDep
+from api.observability import Metrics
+from api.routes.feeds import FeedsDep
 from api.schemas import (
     API_ERRORS,
     UPLOAD_TOO_LARGE,
@@ -19,13 +22,16 @@ from api.schemas import (
     ArticleSummary,
     BulkFailure,
     BulkResult,
+    UrlIn,
     WriteResult,
     errors,
 )
 from index.corpus import IngestReport
 from index.errors import InvalidArticleError
+from index.fetch import FetchError
 from index.models import Article
 from index.sources import SourceError, article_from_record, decode_text, read_bytes, read_jsonl
+from service.poller import FeedService
 from service.services import Services
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], responses=API_ERRORS)
@@ -34,6 +40,7 @@ router = APIRouter(prefix="/api/articles", tags=["articles"], responses=API_ERRO
 # is given here; ArticleIn is the shape every one of them checks.
 _ARTICLE = ArticleIn.model_json_schema()
 _JSON_ARTICLE = {"application/json": {"schema": _ARTICLE}}
+_JSON_URL = {"application/json": {"schema": {"oneOf": [_ARTICLE, UrlIn.model_json_schema()]}}}
 _UPLOAD = {
     "multipart/form-data": {
         "schema": {
@@ -114,6 +121,35 @@ async def _uploaded_article(request: Request, services: Services) -> Article:
     return await run_in_threadpool(_from_json, body)
 
 
+def _url_only(request: Request, body: bytes) -> UrlIn | None:
+    """The body as a page to fetch, when it is a JSON object with a url and no text."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return None
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or "url" not in record or "text" in record:
+        return None
+    try:
+        return UrlIn.model_validate(record)
+    except ValueError as exc:
+        raise HTTPException(422, f"the body is not a page to fetch: {_first_error(exc)}") from exc
+
+
+async def _create_from_url(
+    url_in: UrlIn, response: Response, feeds: FeedService, metrics: Metrics
+) -> WriteResult:
+    try:
+        article, report = await run_in_threadpool(feeds.ingest_url, url_in.url, url_in.id)
+    except (FetchError, InvalidArticleError) as exc:
+        raise HTTPException(422, f"{url_in.url} could not be stored: {exc}") from exc
+    metrics.record_ingest(report)
+    if not report.added:
+        response.status_code = 200
+    return _result(article, report)
+
+
 def _from_json(body: bytes, article_id: str | None = None) -> Article:
     try:
         record = ArticleIn.model_validate_json(body).model_dump()
@@ -183,13 +219,22 @@ def _result(article: Article, report: IngestReport) -> WriteResult:
         **UPLOAD_TOO_LARGE,
     },
     openapi_extra=_body_doc(
-        {**_JSON_ARTICLE, **_UPLOAD}, "An article as JSON, or a file uploaded as 'file'."
+        {**_JSON_URL, **_UPLOAD},
+        "An article as JSON, a page's URL as {\"url\": …}, or a file uploaded as 'file'.",
     ),
 )
 async def create_article(
-    request: Request, response: Response, services: ServicesDep, metrics: MetricsDep
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    metrics: MetricsDep,
+    feeds: FeedsDep,
 ) -> WriteResult:
-    """Add an article from a JSON body (the JSONL fields) or an uploaded .txt/.md/.html file."""
+    """Add an article from a JSON body (the JSONL fields), an uploaded .txt/.md/.html file, or
+    ``{"url": …}`` alone: the page is fetched and read, and fetching it again updates it."""
+    url_in = _url_only(request, await request.body())
+    if url_in is not None:
+        return await _create_from_url(url_in, response, feeds, metrics)
     article = await _uploaded_article(request, services)
     held = services.corpus.holds(article)
     if held is False:
@@ -197,7 +242,7 @@ async def create_article(
             409,
             f"an article with id {article.id!r} exists; PUT /api/articles/{article.id} replaces it",
         )
-    report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    report = await run_in_threadpool(feeds.ingest, [article])
     metrics.record_ingest(report)
     if held:
         response.status_code = 200
@@ -218,13 +263,13 @@ async def put_article(
     article_id: ArticleId,
     request: Request,
     response: Response,
-    services: ServicesDep,
     metrics: MetricsDep,
+    feeds: FeedsDep,
 ) -> WriteResult:
     """Store the article under this id, replacing any earlier version (201 when new)."""
     body = await request.body()
     article = await run_in_threadpool(_from_json, body, article_id)
-    report = await run_in_threadpool(services.corpus.add_articles, [article], services.embedder)
+    report = await run_in_threadpool(feeds.ingest, [article])
     metrics.record_ingest(report)
     if report.added:
         response.status_code = 201
@@ -255,7 +300,9 @@ def delete_article(article_id: ArticleId, services: ServicesDep) -> WriteResult:
         "JSON Lines: one article object per line (the content type is not checked).",
     ),
 )
-async def bulk_articles(request: Request, services: ServicesDep, metrics: MetricsDep) -> BulkResult:
+async def bulk_articles(
+    request: Request, services: ServicesDep, metrics: MetricsDep, feeds: FeedsDep
+) -> BulkResult:
     """Add or replace many articles from a JSONL body, one article per line; lines that cannot
     be read are reported by number and the rest go in."""
     body = await request.body()
@@ -266,7 +313,8 @@ async def bulk_articles(request: Request, services: ServicesDep, metrics: Metric
     )
     if not articles and not failed:
         raise HTTPException(422, "the body holds no articles: send one JSON object per line")
-    report = await run_in_threadpool(services.corpus.add_articles, articles, services.embedder)
+    # The limit was checked while parsing, at the first line over it.
+    report = await run_in_threadpool(feeds.ingest, articles)
     metrics.record_ingest(report, failed=len(failed))
     return BulkResult(
         added=report.added,

@@ -25,7 +25,6 @@ from api.schemas import (
 )
 from qa.conversation.turn import ask_in_conversation
 from qa.errors import QuestionError
-from qa.models import Citation
 
 router = APIRouter(prefix="/api", tags=["questions"], responses=API_ERRORS)
 
@@ -75,6 +74,9 @@ async def search(
     author: Annotated[str | None, Query(min_length=1, description="Byline name.")] = None,
     published_from: Annotated[Day | None, Query(description="From this day, YYYY-MM-DD.")] = None,
     published_to: Annotated[Day | None, Query(description="To this day, YYYY-MM-DD.")] = None,
+    collapse: Annotated[
+        bool, Query(description="One passage per story: other outlets' copies in also_in.")
+    ] = True,
 ) -> Response:
     """Return the passages ranked for a query, without picking an answer."""
     try:
@@ -90,8 +92,10 @@ async def search(
     query = check_text(q.strip(), "q")
 
     def found() -> bytes:
-        hits = services.answerer.search(query, k, filters=filters.to_filters())
-        citations = [CitationOut.of(Citation(rank=i + 1, hit=h)) for i, h in enumerate(hits)]
+        cited = services.answerer.search_citations(
+            query, k, filters=filters.to_filters(), collapse=collapse
+        )
+        citations = [CitationOut.of(c) for c in cited]
         return SearchResponse(query=query, citations=citations).model_dump_json().encode("utf-8")
 
     return Response(await work.run(found), media_type="application/json")

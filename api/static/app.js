@@ -342,9 +342,17 @@
       ? h('p', { class: 'source-meta' }, ...parts.flatMap((part, i) => (i ? [' · ', part] : [part])))
       : null;
 
+    // Other outlets' copies of the same syndicated story, earliest first.
+    const copies = Array.isArray(citation.also_in) ? citation.also_in : [];
+    const names = copies.map((copy) => str(copy.outlet).trim() || str(copy.url).trim()).filter(Boolean);
+    const also = names.length
+      ? h('p', { class: 'source-also' }, `Also reported by ${names.join(', ')}`)
+      : null;
+
     return h('li', { class: 'source-card' },
       button,
       meta,
+      also,
       text ? h('blockquote', { class: 'source-passage' },
         ...markedNodes(text, sentenceRange(text, citation), 'quote-highlight')) : null);
   }

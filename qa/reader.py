@@ -35,7 +35,7 @@ class Judgement:
     """How well one sentence answers: ``score`` is the model's logit (> 0: answers), and
     ``start``/``end`` the answer's character offsets within the sentence, with the span's own
     logit as ``span_score``. ``selection`` ranks sentences against each other: the logit plus
-    the model's ``span_weight`` times the span's logit (a sentence that holds a confident answer
+    the model's ``selection_weight`` times the span's logit (a sentence that holds a confident answer
     to the question beats one that is merely about it)."""
 
     score: float
@@ -166,7 +166,7 @@ class AnswerModel:
         )
         self._tokenizer = load_tokenizer(directory / "tokenizer.json", meta["max_pair_tokens"])
         self.name: str = meta["name"]
-        self.span_weight = float(meta.get("span_weight", 0.0))
+        self.selection_weight = float(meta["selection_weight"])
         self.meta: dict[str, Any] = meta
 
     def judge(self, question: str, sentences: Sequence[str]) -> list[Judgement]:
@@ -184,6 +184,6 @@ class AnswerModel:
         )
         spans = best_spans(start, end, pairs)
         return [
-            Judgement(float(s), a, b, span, float(s) + self.span_weight * span)
+            Judgement(float(s), a, b, span, float(s) + self.selection_weight * span)
             for s, (a, b, span) in zip(score.tolist(), spans, strict=True)
         ]

@@ -234,7 +234,7 @@ def train(
 
 
 # The weights of the span's logit in the selection score that are tried on held-out questions.
-SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+SELECTION_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
 def finish(
@@ -246,8 +246,8 @@ def finish(
     steps: int,
     seconds: float,
 ) -> HeldOut:
-    """Export the trained ``net`` to ``out`` and judge it: the span weight of the selection
-    score is chosen on half of the held-out questions (every other one) and the figures are
+    """Export the trained ``net`` to ``out`` and judge it: the weight of the span's logit in the
+    selection score is chosen on half of the held-out questions (every other one) and the figures are
     measured on the other half."""
     tokenizer = load_tokenizer(
         Path(packaged_model_path()) / "tokenizer.json", recipe.max_pair_tokens
@@ -260,15 +260,15 @@ def finish(
     _quantise(float_path, out / "model.onnx")
     shutil.copyfile(Path(packaged_model_path()) / "tokenizer.json", out / "tokenizer.json")
     _write_meta(out, recipe, steps, seconds, None, 0.0)
-    span_weight = choose_span_weight(AnswerModel(out), held_qs[0::2])
-    _write_meta(out, recipe, steps, seconds, None, span_weight)
+    selection_weight = choose_selection_weight(AnswerModel(out), held_qs[0::2])
+    _write_meta(out, recipe, steps, seconds, None, selection_weight)
     figures = held_out(AnswerModel(out), held_qs[1::2], recipe.seed)
-    _write_meta(out, recipe, steps, seconds, figures, span_weight)
+    _write_meta(out, recipe, steps, seconds, figures, selection_weight)
     return figures
 
 
-def choose_span_weight(model: AnswerModel, questions: Sequence[Question]) -> float:
-    """The weight of ``SPAN_WEIGHTS`` whose selection score (logit + weight × span logit) picks
+def choose_selection_weight(model: AnswerModel, questions: Sequence[Question]) -> float:
+    """The weight of ``SELECTION_WEIGHTS`` whose selection score (logit + weight × span logit) picks
     an answer-holding sentence for most of ``questions`` (the smaller of equals)."""
     judged = [
         ([(j.score, j.span_score) for j in model.judge(q.question, q.sentences)], q.positives)
@@ -279,11 +279,11 @@ def choose_span_weight(model: AnswerModel, questions: Sequence[Question]) -> flo
             max(range(len(js)), key=lambda i: js[i][0] + w * js[i][1]) in positives
             for js, positives in judged
         )
-        for w in SPAN_WEIGHTS
+        for w in SELECTION_WEIGHTS
     }
     best = max(right.values())
     chosen = min(w for w, n in right.items() if n == best)
-    log.info("span weight %s (right of %d: %s)", chosen, len(judged), right)
+    log.info("selection weight %s (right of %d: %s)", chosen, len(judged), right)
     return chosen
 
 
@@ -353,7 +353,7 @@ def _write_meta(
     steps: int,
     seconds: float,
     figures: HeldOut | None,
-    span_weight: float,
+    selection_weight: float,
 ) -> None:
     meta = {
         "name": f"cited-answers-reader-minilm-l{recipe.layers}",
@@ -361,7 +361,7 @@ def _write_meta(
         "data": "SQuAD 1.1 train, CC BY-SA 4.0",
         "max_pair_tokens": recipe.max_pair_tokens,
         # An answer sentence is chosen by its logit plus this times its best span's logit.
-        "span_weight": span_weight,
+        "selection_weight": selection_weight,
         "recipe": asdict(recipe),
         "steps": min(steps, recipe.max_steps or steps),
         "training_seconds": round(seconds),

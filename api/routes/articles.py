@@ -8,11 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import MetricsDep, ServicesDep, WriterDep
-from api.schemas import (
-    API_ERRORS,
-    UPLOAD_TOO_LARGE,
-    WRITER_ERRORS,
+from api.article_schemas import (
     ArticleDetail,
     ArticleIn,
     ArticleList,
@@ -20,8 +16,9 @@ from api.schemas import (
     BulkFailure,
     BulkResult,
     WriteResult,
-    errors,
 )
+from api.deps import MetricsDep, ServicesDep, WriterDep
+from api.schemas import API_ERRORS, UPLOAD_TOO_LARGE, WRITER_ERRORS, errors
 from index.corpus import IngestReport
 from index.errors import InvalidArticleError
 from index.models import Article

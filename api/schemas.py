@@ -1,10 +1,11 @@
-"""Request and response bodies of the HTTP API."""
+"""Request and response bodies of the HTTP API: the shared checks, questions and search,
+and the error answers every route documents."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -17,19 +18,14 @@ from pydantic import (
 )
 
 from index.errors import InvalidArticleError
-from index.models import Article
 from index.sources import check_text as unicode_text
 from qa.answer import MAX_TOP_K
-from qa.conversation.history import HistoryCitation, HistoryTurn
 from qa.errors import QuestionError
 from qa.models import Answer, Citation, Filters
-from qa.timeline import Mention, Timeline, TimelineEvent
 from qa.timewords import TimeWindow
 
 MAX_QUESTION_CHARS = 1000
 MAX_NAME_CHARS = 200
-# Turn indexes are bounded well inside SQLite's 64-bit integers.
-MAX_TURN = 1_000_000
 
 
 def valid_text(value: str, field: str) -> str:
@@ -299,215 +295,11 @@ class AskResponse(BaseModel):
         )
 
 
-class HistoryCitationOut(BaseModel):
-    """A citation of a stored turn, read through the corpus as it is now.
-
-    When its article was deleted, or replaced by one that no longer holds the passage,
-    ``removed`` is true and ``text`` and the article's metadata are null; the offsets, score and
-    highlight stay as they were.
-    """
-
-    rank: int
-    article_id: str
-    title: str | None
-    author: str | None
-    outlet: str | None
-    published: str | None
-    url: str | None
-    passage_id: str
-    text: str | None
-    start: int
-    end: int
-    score: float
-    highlight: tuple[int, int] | None
-    # The same shape as /api/ask's citations; a stored turn keeps no copies (they are listed
-    # as the question is answered), so it is always empty here.
-    also_in: list[CopyOut] = Field(default_factory=list)
-    removed: bool
-
-    @classmethod
-    def of(cls, citation: HistoryCitation) -> HistoryCitationOut:
-        """Shape a resolved citation for the wire."""
-        ref, article = citation.ref, citation.article
-        return cls(
-            rank=ref.rank,
-            article_id=ref.article_id,
-            title=None if article is None else article.title,
-            author=None if article is None else article.author,
-            outlet=None if article is None else article.outlet,
-            published=None if article is None else article.published,
-            url=None if article is None else article.url,
-            passage_id=ref.passage_id,
-            text=citation.text,
-            start=ref.start,
-            end=ref.end,
-            score=ref.score,
-            highlight=ref.highlight,
-            removed=citation.removed,
-        )
-
-
-class TurnOut(BaseModel):
-    """One stored turn of a conversation."""
-
-    turn: int = Field(description="The turn's index, as /api/ask returned it.")
-    question: str
-    resolved_query: str
-    answered: bool
-    answer: str | None = Field(description="Null when refused, or withheld (answer_removed).")
-    answer_removed: bool = Field(
-        description="The answer quoted a passage the corpus no longer holds, so it is withheld."
-    )
-    answer_span: AnswerSpanOut | None = Field(
-        None, description="The exact answer inside the answer sentence, as /api/ask gave it."
-    )
-    citations: list[HistoryCitationOut]
-    created_at: str
-    feedback: Literal["up", "down"] | None
-    time_window: TimeWindowOut | None = Field(
-        None, description="The publication days the turn was answered from, as /api/ask gave."
-    )
-
-    @classmethod
-    def of(cls, turn: HistoryTurn) -> TurnOut:
-        """Shape a turn read back through the corpus for the wire."""
-        stored = turn.stored
-        return cls(
-            turn=stored.index,
-            question=stored.turn.question,
-            resolved_query=stored.turn.resolved,
-            answered=stored.turn.answered,
-            answer=turn.answer,
-            answer_removed=turn.answer_removed,
-            answer_span=_stored_span(turn),
-            citations=[HistoryCitationOut.of(c) for c in turn.citations],
-            created_at=stored.created_at,
-            feedback=stored.feedback,
-            time_window=TimeWindowOut.of(stored.turn.time_window),
-        )
-
-
-def _stored_span(turn: HistoryTurn) -> AnswerSpanOut | None:
-    ref = turn.stored.turn.answer
-    if turn.span is None or ref is None or ref.span is None:
-        return None
-    return AnswerSpanOut(start=ref.span[0], end=ref.span[1], text=turn.span)
-
-
-class ConversationOut(BaseModel):
-    """A page of a conversation's turns, oldest first: the latest ones, or those before a turn."""
-
-    id: str
-    turns: list[TurnOut]
-    has_more: bool = Field(
-        False, description="Older turns are left: ask again with before=<the first turn here>."
-    )
-
-
-class FeedbackIn(BaseModel):
-    """Thumbs up or down on one turn."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    conversation_id: str = Field(..., pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    turn: int = Field(
-        ..., ge=0, le=MAX_TURN, description="The turn's index, as /api/ask returned it."
-    )
-    rating: Literal["up", "down"]
-
-
 class SearchResponse(BaseModel):
     """Ranked passages for a query, without answer logic."""
 
     query: str
     citations: list[CitationOut]
-
-
-class ArticleSummary(BaseModel):
-    """An article's metadata and passage count."""
-
-    id: str
-    title: str
-    author: str | None
-    outlet: str | None
-    section: str | None
-    standfirst: str | None
-    url: str | None
-    published: str | None
-    metadata: dict[str, str]
-    passage_count: int
-
-    @classmethod
-    def of(cls, article: Article, passage_count: int) -> ArticleSummary:
-        """Shape an article's metadata for the wire."""
-        return cls(
-            id=article.id,
-            title=article.title,
-            author=article.author,
-            outlet=article.outlet,
-            section=article.section,
-            standfirst=article.standfirst,
-            url=article.url,
-            published=article.published,
-            metadata=article.extra,
-            passage_count=passage_count,
-        )
-
-
-class ArticleDetail(ArticleSummary):
-    """An article with its full stored text (the text every citation's offsets point into)."""
-
-    text: str
-
-
-class ArticleIn(BaseModel):
-    """An article to store: the fields of a JSONL line."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str | None = Field(None, description="Stable id; derived from url or title if absent.")
-    title: str = Field(..., min_length=1)
-    text: str = Field(..., min_length=1)
-    url: str | None = None
-    author: str | None = None
-    published: str | None = Field(None, description="ISO date, e.g. 2024-05-01.")
-    source: str | None = Field(None, description="The outlet.")
-    section: str | None = None
-    standfirst: str | None = None
-
-
-class WriteResult(BaseModel):
-    """What a write did to one article."""
-
-    id: str
-    status: Literal["added", "updated", "unchanged", "deleted"]
-    passages: int
-
-
-class BulkFailure(BaseModel):
-    """A line of a bulk upload that was refused."""
-
-    line: int
-    reason: str
-
-
-class BulkResult(BaseModel):
-    """What a bulk upload did."""
-
-    added: list[str]
-    updated: list[str]
-    unchanged: list[str]
-    failed: list[BulkFailure]
-    passages: int
-
-
-class ArticleList(BaseModel):
-    """A page of articles."""
-
-    total: int
-    limit: int
-    offset: int
-    articles: list[ArticleSummary]
 
 
 class FieldError(BaseModel):
@@ -557,153 +349,3 @@ WRITER_ERRORS = errors(
     }
 )
 UPLOAD_TOO_LARGE = errors({413: "The body is over the limit (QA_MAX_UPLOAD_BYTES)."})
-
-
-class TimelineMentionOut(BaseModel):
-    """One article's sentence: ``start``/``end`` are offsets into the article text."""
-
-    article_id: str
-    title: str
-    outlet: str | None
-    published: str | None
-    url: str | None
-    start: int
-    end: int
-    sentence: str
-
-    @classmethod
-    def of(cls, mention: Mention) -> TimelineMentionOut:
-        """Shape a mention for the wire."""
-        article = mention.article
-        return cls(
-            article_id=article.id,
-            title=article.title,
-            outlet=article.outlet,
-            published=article.published,
-            url=article.url,
-            start=mention.sentence.start,
-            end=mention.sentence.end,
-            sentence=mention.sentence.text,
-        )
-
-
-class TimelineEventOut(TimelineMentionOut):
-    """A dated event: its sentence and citation, and the other articles that repeat it."""
-
-    date: str = Field(description="YYYY-MM-DD.")
-    provenance: Literal["stated", "published"] = Field(
-        description="stated: a day the sentence names, read against its article's date;"
-        " published: the article's publication day."
-    )
-    also: list[TimelineMentionOut] = Field(description="The same event in other articles.")
-
-    @classmethod
-    def of_event(cls, event: TimelineEvent) -> TimelineEventOut:
-        """Shape an event for the wire."""
-        return cls(
-            **TimelineMentionOut.of(event.mention).model_dump(),
-            date=event.day.isoformat(),
-            provenance=event.provenance,
-            also=[TimelineMentionOut.of(m) for m in event.also],
-        )
-
-
-class TimelineResponse(BaseModel):
-    """Dated events about the subject, oldest first."""
-
-    query: str
-    subject: str = Field(description="What was searched: the query without its time words.")
-    time_window: TimeWindowOut | None = None
-    refusal: str | None = None
-    events: list[TimelineEventOut]
-
-    @classmethod
-    def of(cls, timeline: Timeline) -> TimelineResponse:
-        """Shape a timeline for the wire."""
-        return cls(
-            query=timeline.query,
-            subject=timeline.subject,
-            time_window=TimeWindowOut.of(timeline.time_window, matched=not timeline.period_empty),
-            refusal=NO_ARTICLES_IN_PERIOD if timeline.period_empty else None,
-            events=[TimelineEventOut.of_event(e) for e in timeline.events],
-        )
-
-
-class UrlIn(BaseModel):
-    """A page to fetch and store: its URL, and nothing else."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(..., min_length=1, description="An http or https page.")
-    id: str | None = Field(None, description="Stable id; derived from the URL if absent.")
-
-
-class FeedIn(BaseModel):
-    """A feed to register."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(..., min_length=1, description="An RSS or Atom feed's http(s) address.")
-    interval_minutes: float | None = Field(
-        None, gt=0, description="How often to fetch it; default QA_FEED_INTERVAL_MINUTES (15)."
-    )
-
-
-class FeedOut(BaseModel):
-    """A registered feed and how its fetches went."""
-
-    id: int
-    url: str
-    title: str | None
-    interval_minutes: float
-    added: str
-    last_fetch: str | None
-    last_outcome: str | None
-    last_error: str | None
-    entries_seen: int
-    articles_stored: int
-
-    @classmethod
-    def of(cls, feed: Any) -> FeedOut:
-        """Shape an ``index.feeds.Feed`` for the wire."""
-        return cls(
-            id=feed.id,
-            url=feed.url,
-            title=feed.title,
-            interval_minutes=feed.interval_seconds / 60,
-            added=feed.added,
-            last_fetch=feed.last_fetch,
-            last_outcome=feed.last_outcome,
-            last_error=feed.last_error,
-            entries_seen=feed.entries_seen,
-            articles_stored=feed.articles_stored,
-        )
-
-
-class FeedList(BaseModel):
-    """Every registered feed."""
-
-    feeds: list[FeedOut]
-
-
-class FeedPoll(BaseModel):
-    """What fetching one feed did."""
-
-    feed_id: int
-    url: str
-    outcome: str
-    requests: int
-    entries: int
-    new_entries: int
-    stored: int
-    error: str | None
-
-
-class PollResult(BaseModel):
-    """What a polling round did."""
-
-    seconds: float
-    requests: int
-    not_modified: int
-    stored: int
-    feeds: list[FeedPoll]

@@ -1,11 +1,15 @@
-"""What every benchmark shares: one percentile definition and a free port on loopback (the live
-server itself is started by ``bench.writes.server``)."""
+"""What every benchmark shares: one percentile definition, a free port on loopback and the source
+tree servers start from (the live server itself is started by ``bench.writes.server``)."""
 
 from __future__ import annotations
 
 import math
 import socket
 from collections.abc import Sequence
+from pathlib import Path
+
+# The source tree these commands start `qa serve` from: a checkout holds pyproject.toml.
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -31,7 +31,7 @@ def profile(data_dir: Path, questions: Sequence[str], top: int = 0) -> Iterator[
     bundled article when new), then the ``top`` functions by own time if ``top``."""
     from api.schemas import AskResponse
     from qa.answer import MIN_POOL
-    from qa.conversation.store import Turn
+    from qa.conversation.models import Turn
     from qa.refusal import refusal_features
     from service.services import build_services
     from service.settings import Settings

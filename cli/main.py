@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -12,12 +11,14 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
-from tqdm import tqdm
 
-from api.schemas import AskResponse, TimelineResponse, TimeWindowOut
+from api.schemas import AskResponse
 from cli.feeds import feeds, fetch_pages
+from cli.maintenance import feedback, migrate
 from cli.mcp import mcp as mcp_command
-from cli.options import data_dir_option, settings_for
+from cli.options import as_of_option, data_dir_option, settings_for
+from cli.output import printable, printable_json, window_line
+from cli.timeline import timeline as timeline_command
 from index.corpus import Corpus, IngestReport
 from index.embed import Embedder
 from index.errors import ArticleNotFoundError, CorpusError
@@ -25,7 +26,6 @@ from index.models import Article
 from index.sources import SourceError, read_bytes, read_paths
 from index.stories import StoryIndex
 from qa.errors import QuestionError
-from qa.timeline import MAX_EVENTS, build_timeline
 from service.poller import stored
 from service.services import (
     article_list,
@@ -34,32 +34,6 @@ from service.services import (
     open_corpus,
 )
 from service.settings import Settings
-
-# What a terminal may act on rather than show: C0 and C1 control characters (ESC and CSI start
-# commands that clear the screen or set the window title), DEL, the bidirectional formatting
-# characters that make text read otherwise than it is stored, and lone surrogates (which no
-# encoder takes). Article fields are printed with these escaped.
-_FORMAT = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE = re.compile(rf"[\x00-\x1f{_FORMAT}]")
-_UNSAFE_MULTILINE = re.compile(rf"[\x00-\x08\x0b-\x1f{_FORMAT}]")  # keeps \t and \n
-_UNSAFE_IN_JSON = re.compile(rf"[{_FORMAT}]")  # JSON writers escape C0 characters themselves
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def _printable(text: str, *, multiline: bool = False) -> str:
-    """``text`` with the characters a terminal would act on shown as escapes (``\\x1b``,
-    ``\\u202e``); with ``multiline`` (passage text), newlines and tabs are kept."""
-    return (_UNSAFE_MULTILINE if multiline else _UNSAFE).sub(_escaped, text)
-
-
-def _printable_json(text: str) -> str:
-    """JSON text with the characters a terminal would act on written as ``\\u`` escapes, which
-    read back as the same value (they can only stand inside strings)."""
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _open_corpus(settings: Settings, embedder: Embedder | None = None) -> Corpus:
@@ -141,18 +115,10 @@ def ingest(sources: tuple[str, ...], data_dir: Path | None, progress: bool) -> N
     finally:
         corpus.close()
     for source, reason in report.failed:
-        click.echo(f"failed: {_printable(source)}: {_printable(reason)}", err=True)
+        click.echo(f"failed: {printable(source)}: {printable(reason)}", err=True)
     click.echo(report.summary())
     if report.failed and not (report.added or report.updated or report.unchanged):
         sys.exit(1)
-
-
-_as_of_option = click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The day relative times are read against (YYYY-MM-DD); default today.",
-)
 
 
 @cli.command()
@@ -160,7 +126,7 @@ _as_of_option = click.option(
 @data_dir_option
 @click.option("-k", "--top-k", default=5, show_default=True, help="Citations to show (1-50).")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as POST /api/ask.")
-@_as_of_option
+@as_of_option
 def ask(
     question: str, data_dir: Path | None, top_k: int, as_json: bool, as_of: datetime | None
 ) -> None:
@@ -187,80 +153,23 @@ def ask(
         services.close()
     response = AskResponse.of(answer, conversation_id="cli")
     if as_json:
-        click.echo(_printable_json(response.model_dump_json(indent=2)))
+        click.echo(printable_json(response.model_dump_json(indent=2)))
         return
     if response.time_window is not None:
-        click.echo(_window_line(response.time_window))
+        click.echo(window_line(response.time_window))
     if response.refusal is not None:
         click.echo(f"No answer: {response.refusal}.")
     elif response.answered:
         if response.answer_span is not None:
-            click.echo(_printable(response.answer_span.text))
-        click.echo(_printable(response.answer or "", multiline=True))
+            click.echo(printable(response.answer_span.text))
+        click.echo(printable(response.answer or "", multiline=True))
     else:
         click.echo("Not in the articles. Related reading:")
     for c in response.citations:
-        byline = _printable(", ".join(x for x in (c.author, c.outlet) if x))
-        click.echo(f"\n[{c.rank}] {_printable(c.title)}" + (f" ({byline})" if byline else ""))
-        click.echo(f"    {_printable(c.article_id)} chars {c.start}-{c.end}, score {c.score:.3f}")
-        click.echo(f"    {_printable(c.text, multiline=True)}")
-
-
-def _window_line(window: TimeWindowOut) -> str:
-    """The line that says which period an answer covers."""
-    days = window.from_ if window.from_ == window.to else f"{window.from_} to {window.to}"
-    words = _printable(window.from_question)
-    if window.matched is False:
-        return f"No articles published {days} ({words}): answered from every date"
-    return f"Articles published {days} ({words})"
-
-
-@cli.command()
-@click.argument("query")
-@data_dir_option
-@click.option("-n", "--limit", default=MAX_EVENTS, show_default=True, help="Most events shown.")
-@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/timeline.")
-@_as_of_option
-def timeline(
-    query: str, data_dir: Path | None, limit: int, as_json: bool, as_of: datetime | None
-) -> None:
-    """Dated events about a subject, oldest first, each with its sentence and citation.
-
-    An event is dated by the day its sentence states ("on Tuesday", read against its
-    article's publication day) or else by its article's publication day.
-
-    \b
-    Example:
-        qa timeline "the Pellinport dock strike"
-        qa timeline --json "timeline of the Corvalene recall"
-    """
-    try:
-        services = build_services(settings_for(data_dir))
-    except CorpusError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        found = build_timeline(
-            services.answerer, query, as_of=as_of.date() if as_of else None, limit=limit
-        )
-    except QuestionError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        services.close()
-    response = TimelineResponse.of(found)
-    if as_json:
-        click.echo(_printable_json(response.model_dump_json(indent=2)))
-        return
-    if response.time_window is not None:
-        click.echo(_window_line(response.time_window))
-    if response.refusal is not None:
-        click.echo(f"No events: {response.refusal}.")
-    elif not response.events:
-        click.echo("No dated events about that in the articles.")
-    for e in response.events:
-        how = "" if e.provenance == "stated" else " (published)"
-        click.echo(f"{e.date}{how}  {_printable(e.sentence, multiline=True)}")
-        also = f", also in {len(e.also)} more" if e.also else ""
-        click.echo(f"    {_printable(e.article_id)} chars {e.start}-{e.end}{also}")
+        byline = printable(", ".join(x for x in (c.author, c.outlet) if x))
+        click.echo(f"\n[{c.rank}] {printable(c.title)}" + (f" ({byline})" if byline else ""))
+        click.echo(f"    {printable(c.article_id)} chars {c.start}-{c.end}, score {c.score:.3f}")
+        click.echo(f"    {printable(c.text, multiline=True)}")
 
 
 @cli.command()
@@ -290,11 +199,11 @@ def articles(data_dir: Path | None, as_json: bool) -> None:
                     "published": article.published,
                     "url": article.url,
                 }
-                click.echo(_printable_json(json.dumps(record, ensure_ascii=False)))
+                click.echo(printable_json(json.dumps(record, ensure_ascii=False)))
             else:
-                source = f"  ({_printable(article.outlet)})" if article.outlet else ""
-                title = _printable(article.title)
-                click.echo(f"{_printable(article.id)}\t{passages}\t{title}{source}")
+                source = f"  ({printable(article.outlet)})" if article.outlet else ""
+                title = printable(article.title)
+                click.echo(f"{printable(article.id)}\t{passages}\t{title}{source}")
     finally:
         corpus.close()
 
@@ -415,62 +324,6 @@ def serve(data_dir: Path | None, host: str, port: int) -> None:
     )
 
 
-@cli.group()
-def feedback() -> None:
-    """Work with the thumbs up/down people gave answers."""
-
-
-@feedback.command(name="export")
-@data_dir_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    default=None,
-    help="Write here instead of standard output.",
-)
-def feedback_export(data_dir: Path | None, output: Path | None) -> None:
-    """Export rated answers as evaluation cases (the gold set's JSONL format).
-
-    Thumbs up: the question with the quoted sentence as its answer. Thumbs down: marked
-    needs_review with the rejected sentence, for a person to add the right span. An answer
-    quoted from an article since deleted or replaced is exported without its words, marked
-    removed and needs_review. Sentences are read from the corpus as it is now.
-
-    \b
-    Example:
-        qa feedback export --data-dir data -o eval/gold/from-feedback.jsonl
-        qa eval eval/gold/from-feedback.jsonl
-    """
-    from qa.conversation.feedback import feedback_cases
-    from service.services import CONVERSATIONS_FILE, open_conversations
-
-    settings = settings_for(data_dir)
-    path = settings.data_dir / CONVERSATIONS_FILE
-    if settings.database_url is None and not path.exists():
-        raise click.ClickException(f"no conversations in {settings.data_dir}")
-    try:
-        corpus = _open_corpus(settings)
-    except CorpusError as exc:
-        raise click.ClickException(str(exc)) from exc
-    store = open_conversations(settings)
-    try:
-        cases = feedback_cases(store, corpus)
-    finally:
-        store.close()
-        corpus.close()
-    lines = [json.dumps(case, ensure_ascii=False) for case in cases]
-    text = "".join(line + "\n" for line in lines)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(lines)} cases to {output}", err=True)
-
-
-cli.add_command(feeds)
-
-
 def register_tooling(group: click.Group) -> None:
     """Add the commands of the tooling packages that are installed (measurement, evaluation,
     training: the development extras) to ``group``, each through its ``register`` hook listed
@@ -497,77 +350,9 @@ def main() -> None:
         sys.exit(2)
 
 
-@cli.command()
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The data directory to copy (its corpus.sqlite and conversations.sqlite).",
-)
-def migrate(source: Path) -> None:
-    """Copy a data directory's articles (passages and vectors as they are: nothing is embedded
-    again), its settings and its conversations into the stores the settings name: the database
-    of QA_DATABASE_URL and, with QA_VECTOR_STORE=milvus, the collection at QA_MILVUS_URI. An
-    article already there as it is is left alone, so a migration that stopped can be run again.
-
-    Example:
-        QA_DATABASE_URL=postgresql+psycopg://qa@db/qa QA_VECTOR_STORE=milvus \\
-        QA_MILVUS_URI=http://milvus:19530 qa migrate --from data
-    """
-    from index.corpus import DB_FILE
-    from index.store import Database, sqlite_url
-    from qa.conversation.store import ConversationStore
-    from service.services import CONVERSATIONS_FILE, open_conversations
-
-    settings = settings_for(None)
-    if settings.database_url is None and settings.vector_store == "faiss":
-        raise click.ClickException(
-            "nothing to migrate to: set QA_DATABASE_URL, and QA_VECTOR_STORE=milvus with "
-            "QA_MILVUS_URI, to name the stores to copy into"
-        )
-    path = source / DB_FILE
-    if not path.exists():
-        raise click.ClickException(f"no corpus in {source} (no {DB_FILE})")
-    if settings.database_url is None and settings.data_dir.resolve() == source.resolve():
-        raise click.ClickException(f"{source} is the data directory the settings name already")
-    origin = Database(sqlite_url(path))
-    try:
-        model, dimension = origin.get_meta("model"), origin.get_meta("dimension")
-        if model is None or dimension is None:
-            raise click.ClickException(f"the corpus in {source} names no embedding model")
-        target = open_corpus(settings, model=(model, int(dimension)))
-    except CorpusError as exc:
-        origin.close()
-        raise click.ClickException(str(exc)) from exc
-    report = IngestReport()
-    try:
-        with origin.reading():
-            ids = [s.article.id for s in origin.load_articles(int(dimension), with_vectors=False)]
-        with tqdm(total=len(ids), unit="article", desc="migrate", leave=False) as bar:
-            for i in range(0, len(ids), 100):
-                with origin.reading():
-                    batch = origin.load_articles(int(dimension), ids[i : i + 100])
-                target.copy_in(batch, report)
-                bar.update(len(batch))
-        for key, value in origin.settings().items():
-            target.store_setting(key, value)
-    except CorpusError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        origin.close()
-        target.close()
-    click.echo(f"articles: {report.summary('copied with their vectors')}")
-    conversations = source / CONVERSATIONS_FILE
-    if conversations.exists():
-        old = ConversationStore(conversations)
-        new = open_conversations(settings)
-        try:
-            click.echo(f"conversation turns: {new.copy_from(old)} added")
-        finally:
-            old.close()
-            new.close()
-
-
+cli.add_command(timeline_command)
+cli.add_command(feeds)
+cli.add_command(feedback)
+cli.add_command(migrate)
 cli.add_command(mcp_command)
 register_tooling(cli)

@@ -16,6 +16,14 @@ data_dir_option = click.option(
     help="Data directory (database, index, manifest). Default: $QA_DATA_DIR or ./data.",
 )
 
+as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day relative times are read against (YYYY-MM-DD); default today.",
+)
+
+
 work_dir_option = click.option(
     "--work-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -19,12 +19,10 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from api.article_schemas import ArticleDetail, ArticleList, ArticleSummary
 from api.openai_schemas import CitedAnswer
 from api.schemas import (
     MAX_QUESTION_CHARS,
-    ArticleDetail,
-    ArticleList,
-    ArticleSummary,
     CitationOut,
     FiltersIn,
     SearchResponse,

@@ -35,8 +35,8 @@ class Judgement:
     """How well one sentence answers: ``score`` is the model's logit (> 0: answers), and
     ``start``/``end`` the answer's character offsets within the sentence, with the span's own
     logit as ``span_score``. ``selection`` ranks sentences against each other: the logit plus
-    the model's ``selection_weight`` times the span's logit (a sentence that holds a confident answer
-    to the question beats one that is merely about it)."""
+    the model's ``selection_weight`` times the span's logit (a sentence that holds a confident
+    answer to the question beats one that is merely about it)."""
 
     score: float
     start: int

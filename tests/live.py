@@ -31,6 +31,7 @@ def fake_qa() -> None:
     itself (uvicorn, its graceful shutdown, the lifespan), only faster to start."""
     import cli.main
     import cli.mcp
+    import cli.timeline
     from tests.fakes import SlowFakeEmbedder
 
     seconds = float(os.environ.get("FAKE_EMBED_SECONDS", "0"))
@@ -39,6 +40,7 @@ def fake_qa() -> None:
         settings, **{**options, "embedder": SlowFakeEmbedder(seconds)}
     )
     cli.mcp.build_services = cli.main.build_services  # `qa mcp` too
+    cli.timeline.build_services = cli.main.build_services  # `qa timeline` too
     cli.main.main()
 
 

@@ -246,9 +246,9 @@ def finish(
     steps: int,
     seconds: float,
 ) -> HeldOut:
-    """Export the trained ``net`` to ``out`` and judge it: the weight of the span's logit in the
-    selection score is chosen on half of the held-out questions (every other one) and the figures are
-    measured on the other half."""
+    """Export the trained ``net`` to ``out`` and judge it: the weight of the span's logit in
+    the selection score is chosen on half of the held-out questions (every other one) and the
+    figures are measured on the other half."""
     tokenizer = load_tokenizer(
         Path(packaged_model_path()) / "tokenizer.json", recipe.max_pair_tokens
     )

@@ -9,23 +9,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import MetricsDep, ServicesDep, WriterDep
-from api.observability import Metrics
-from api.routes.feeds import FeedsDep
-from api.schemas import (
-    API_ERRORS,
-    UPLOAD_TOO_LARGE,
-    WRITER_ERRORS,
+from api.article_schemas import (
     ArticleDetail,
     ArticleIn,
     ArticleList,
     ArticleSummary,
     BulkFailure,
     BulkResult,
-    UrlIn,
     WriteResult,
-    errors,
 )
+from api.deps import MetricsDep, ServicesDep, WriterDep
+from api.feed_schemas import UrlIn
+from api.observability import Metrics
+from api.routes.feeds import FeedsDep
+from api.schemas import API_ERRORS, UPLOAD_TOO_LARGE, WRITER_ERRORS, errors
 from index.corpus import IngestReport
 from index.errors import InvalidArticleError
 from index.fetch import FetchError

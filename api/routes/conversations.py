@@ -6,18 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
+from api.conversation_schemas import MAX_TURN, ConversationOut, FeedbackIn, TurnOut
 from api.deps import ServicesDep, WorkDep
-from api.schemas import (
-    API_ERRORS,
-    BODY_NOT_TEXT,
-    BODY_TOO_LARGE,
-    BUSY,
-    MAX_TURN,
-    ConversationOut,
-    FeedbackIn,
-    TurnOut,
-    errors,
-)
+from api.schemas import API_ERRORS, BODY_NOT_TEXT, BODY_TOO_LARGE, BUSY, errors
 from qa.conversation.history import resolve_turns
 
 router = APIRouter(prefix="/api", tags=["conversations"], responses=API_ERRORS)

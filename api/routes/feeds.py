@@ -9,16 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import WriterDep
-from api.schemas import (
-    API_ERRORS,
-    BODY_NOT_TEXT,
-    WRITER_ERRORS,
-    FeedIn,
-    FeedList,
-    FeedOut,
-    PollResult,
-    errors,
-)
+from api.feed_schemas import FeedIn, FeedList, FeedOut, PollResult
+from api.schemas import API_ERRORS, BODY_NOT_TEXT, WRITER_ERRORS, errors
 from index.feeds import FeedError, RoundReport, check_feed_host
 from index.fetch import FetchError
 from service.poller import FeedService

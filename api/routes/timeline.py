@@ -14,9 +14,9 @@ from api.schemas import (
     MAX_QUESTION_CHARS,
     Day,
     FiltersIn,
-    TimelineResponse,
     check_text,
 )
+from api.timeline_schemas import TimelineResponse
 from qa.errors import QuestionError
 from qa.timeline import MAX_EVENTS, build_timeline
 

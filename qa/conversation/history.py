@@ -15,7 +15,7 @@ from index.errors import ArticleNotFoundError
 from index.models import Article
 from qa.answer import quoted
 from qa.articles import ArticleSource
-from qa.conversation.store import AnswerRef, CitationRef, StoredTurn, quote_hash
+from qa.conversation.models import AnswerRef, CitationRef, StoredTurn, quote_hash
 
 
 @dataclass(frozen=True)

@@ -28,187 +28,45 @@ query), about 1 KB at the default ``top_k`` of 5.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from index.engine import open_engine, sqlite_file, sqlite_url, upgrade_schema, write_connection
-from qa.models import Answer, Citation
-from qa.timewords import TimeWindow
+from qa.conversation.models import (
+    AnswerRef,
+    CitationRef,
+    LastTurn,
+    Rating,
+    StoredTurn,
+    Turn,
+    quote_hash,
+)
+from qa.conversation.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    VERSION_TABLE,
+    citations_json,
+    row_window,
+    stored_turn,
+    turns_table,
+    window_columns,
+)
 
 log = logging.getLogger(__name__)
 
-Rating = Literal["up", "down"]
-
-# SQLite files written before the schema was Alembic's numbered it in ``PRAGMA user_version``
-# (still kept there): 1: each turn held copies of its citations (text, titles) and the answer
-# sentence; 2: references only; 3: with the exact answer's offsets (span_start, span_end).
-SCHEMA_VERSION = 3
-MIGRATIONS = Path(__file__).parent / "migrations"
-VERSION_TABLE = "alembic_version_conversations"
-turns_table = sa.Table(
-    "turns",
-    sa.MetaData(),
-    sa.Column("conversation_id", sa.Text, primary_key=True),
-    sa.Column("idx", sa.Integer, primary_key=True),
-    sa.Column("question", sa.Text, nullable=False),
-    sa.Column("resolved", sa.Text, nullable=False),
-    sa.Column("answered", sa.Integer, nullable=False),
-    sa.Column("answer_rank", sa.Integer),
-    sa.Column("answer_start", sa.Integer),
-    sa.Column("answer_end", sa.Integer),
-    sa.Column("span_start", sa.Integer),
-    sa.Column("span_end", sa.Integer),
-    sa.Column("citations", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Text, nullable=False),
-    sa.Column("feedback", sa.Text),
-    sa.Column("feedback_at", sa.Text),
-    sa.Column("window_from", sa.Text),
-    sa.Column("window_to", sa.Text),
-    sa.Column("window_phrase", sa.Text),
-)
-_HASH_CHARS = 16
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # as SQLite's strftime writes created_at: sorts as text
 
 
 class ConversationError(LookupError):
     """An unknown conversation or turn; the message names it."""
-
-
-def quote_hash(text: str) -> str:
-    """A short fingerprint of quoted text (the first 16 hex digits of its SHA-256): enough to
-    tell whether an article still says what was quoted, without keeping the words."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-
-
-@dataclass(frozen=True)
-class CitationRef:
-    """A cited passage as stored: where it was and a hash of what it said, never the text."""
-
-    rank: int
-    article_id: str
-    passage_id: str
-    start: int  # offsets into the article's text, as for every citation
-    end: int
-    score: float
-    highlight: tuple[int, int] | None  # the answer sentence, when it came from this passage
-    quote_hash: str  # ``quote_hash(article.text[start:end])`` when the turn was stored
-
-    @classmethod
-    def of(cls, citation: Citation) -> CitationRef:
-        """The reference to a live citation."""
-        passage = citation.hit.passage
-        span = citation.highlight
-        return cls(
-            rank=citation.rank,
-            article_id=passage.article_id,
-            passage_id=passage.id,
-            start=passage.start,
-            end=passage.end,
-            score=round(citation.hit.score, 6),
-            highlight=None if span is None else (span.start, span.end),
-            quote_hash=quote_hash(passage.text),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form stored in the database."""
-        return {
-            "rank": self.rank,
-            "article_id": self.article_id,
-            "passage_id": self.passage_id,
-            "start": self.start,
-            "end": self.end,
-            "score": self.score,
-            "highlight": None if self.highlight is None else list(self.highlight),
-            "hash": self.quote_hash,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CitationRef:
-        """Read the stored JSON form."""
-        highlight = data.get("highlight")
-        return cls(
-            rank=int(data["rank"]),
-            article_id=str(data["article_id"]),
-            passage_id=str(data["passage_id"]),
-            start=int(data["start"]),
-            end=int(data["end"]),
-            score=float(data["score"]),
-            highlight=None if highlight is None else (int(highlight[0]), int(highlight[1])),
-            quote_hash=str(data["hash"]),
-        )
-
-
-@dataclass(frozen=True)
-class AnswerRef:
-    """The answer sentence: characters ``[start, end)`` of the article cited as ``rank``, and
-    the exact answer inside it (``span``, same article) when there was one."""
-
-    rank: int
-    start: int
-    end: int
-    span: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One question of a conversation and references to the reply it got."""
-
-    question: str
-    resolved: str  # the text retrieval used: the question, or it read with the one before
-    answered: bool
-    answer: AnswerRef | None  # None when refused
-    citations: tuple[CitationRef, ...]
-    # The publication days it was answered from, when its question named a period (or the
-    # turn before did and it inherited them).
-    time_window: TimeWindow | None = None
-
-    @classmethod
-    def of(cls, answer: Answer, resolved: str) -> Turn:
-        """The turn to store for a live answer: its words, and references to its passages."""
-        quoted = next((c for c in answer.citations if c.highlight is not None), None)
-        answer_ref = None
-        if answer.answered and quoted is not None and quoted.highlight is not None:
-            span = None if answer.span is None else (answer.span.start, answer.span.end)
-            answer_ref = AnswerRef(quoted.rank, quoted.highlight.start, quoted.highlight.end, span)
-        return cls(
-            question=answer.question,
-            resolved=resolved,
-            answered=answer.answered,
-            answer=answer_ref,
-            citations=tuple(CitationRef.of(c) for c in answer.citations),
-            time_window=answer.time_window,
-        )
-
-
-@dataclass(frozen=True)
-class StoredTurn:
-    """A turn as the store holds it: where it sits, when it was asked, how it was rated."""
-
-    conversation_id: str
-    index: int  # from 0; stays the turn's index when older turns are dropped
-    turn: Turn
-    created_at: str  # ISO 8601, UTC
-    feedback: Rating | None = None
-
-
-@dataclass(frozen=True)
-class LastTurn:
-    """What the next question needs of the conversation so far."""
-
-    index: int
-    resolved: str
-    time_window: TimeWindow | None = None  # a follow-up that names no period keeps this one
 
 
 class ConversationStore:
@@ -350,7 +208,7 @@ class ConversationStore:
             ).first()
         if row is None:
             return None
-        return LastTurn(int(row.idx), str(row.resolved), _window(row._mapping))
+        return LastTurn(int(row.idx), str(row.resolved), row_window(row._mapping))
 
     def turns(
         self, conversation_id: str, *, limit: int | None = None, before: int | None = None
@@ -365,7 +223,7 @@ class ConversationStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [_stored_turn(r) for r in reversed(rows)]
+        return [stored_turn(r) for r in reversed(rows)]
 
     def append(self, conversation_id: str, turn: Turn) -> int:
         """Store a turn at the end of the conversation; returns its index."""
@@ -394,8 +252,8 @@ class ConversationStore:
                     answer_end=None if answer is None else answer.end,
                     span_start=None if span is None else span[0],
                     span_end=None if span is None else span[1],
-                    citations=_citations_json(turn.citations),
-                    **_window_columns(turn.time_window),
+                    citations=citations_json(turn.citations),
+                    **window_columns(turn.time_window),
                 )
             )
             conn.execute(
@@ -481,57 +339,7 @@ class ConversationStore:
                 .mappings()
                 .all()
             )
-        return [_stored_turn(r) for r in rows]
-
-
-def _citations_json(citations: tuple[CitationRef, ...]) -> str:
-    return json.dumps([c.as_dict() for c in citations], ensure_ascii=False)
-
-
-def _window_columns(window: TimeWindow | None) -> dict[str, str | None]:
-    if window is None:
-        return {"window_from": None, "window_to": None, "window_phrase": None}
-    return {
-        "window_from": window.start.isoformat(),
-        "window_to": window.end.isoformat(),
-        "window_phrase": window.phrase,
-    }
-
-
-def _window(row: RowMapping) -> TimeWindow | None:
-    if row["window_from"] is None or row["window_to"] is None:
-        return None
-    return TimeWindow(
-        date.fromisoformat(row["window_from"]),
-        date.fromisoformat(row["window_to"]),
-        str(row["window_phrase"] or ""),
-    )
-
-
-def _stored_turn(row: RowMapping) -> StoredTurn:
-    answer = None
-    if row["answer_rank"] is not None:
-        span = None
-        if row["span_start"] is not None:
-            span = (int(row["span_start"]), int(row["span_end"]))
-        answer = AnswerRef(row["answer_rank"], row["answer_start"], row["answer_end"], span)
-    return StoredTurn(
-        conversation_id=row["conversation_id"],
-        index=row["idx"],
-        turn=Turn(
-            question=row["question"],
-            resolved=row["resolved"],
-            answered=bool(row["answered"]),
-            answer=answer,
-            citations=tuple(CitationRef.from_dict(c) for c in json.loads(row["citations"])),
-            time_window=_window(row),
-        ),
-        created_at=row["created_at"],
-        feedback=row["feedback"],
-    )
-
-
-# -- the first schema ------------------------------------------------------------------------
+        return [stored_turn(r) for r in rows]
 
 
 def _migrate_copies_to_references(conn: Connection) -> None:
@@ -562,7 +370,7 @@ def _migrate_copies_to_references(conn: Connection) -> None:
                 answer_rank=None if answer is None else answer.rank,
                 answer_start=None if answer is None else answer.start,
                 answer_end=None if answer is None else answer.end,
-                citations=_citations_json(citations),
+                citations=citations_json(citations),
                 created_at=row["created_at"],
                 feedback=row["feedback"],
                 feedback_at=row["feedback_at"],

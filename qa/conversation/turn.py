@@ -7,7 +7,8 @@ from datetime import date
 
 from qa.answer import Answerer
 from qa.conversation.followup import resolve_followup
-from qa.conversation.store import ConversationError, ConversationStore, Turn
+from qa.conversation.models import Turn
+from qa.conversation.store import ConversationError, ConversationStore
 from qa.models import Answer, Filters
 
 

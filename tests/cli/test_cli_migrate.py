@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from cli.main import cli
 from index.corpus import Corpus
 from index.milvus_corpus import MilvusCorpus
-from qa.conversation.store import ConversationStore, Turn
+from qa.conversation.models import Turn
+from qa.conversation.store import ConversationStore
 from qa.retrieve import Retriever
 from service.services import CONVERSATIONS_FILE
 from tests.conftest import FIVE_ARTICLES

@@ -9,20 +9,21 @@ import pytest
 from click.testing import CliRunner
 
 from api.schemas import TimeWindowOut
-from cli.main import _window_line, cli
+from cli.main import cli
+from cli.output import window_line
 from tests.qa.test_time_answers import DATED
 from tests.qa.test_timeline import FIRE
 
 
 def test_the_window_line_names_the_days_and_the_words() -> None:
     week = TimeWindowOut(from_="2025-04-07", to="2025-04-13", from_question="last week")
-    assert _window_line(week) == "Articles published 2025-04-07 to 2025-04-13 (last week)"
+    assert window_line(week) == "Articles published 2025-04-07 to 2025-04-13 (last week)"
     day = TimeWindowOut(from_="2025-04-15", to="2025-04-15", from_question="yesterday")
-    assert _window_line(day) == "Articles published 2025-04-15 (yesterday)"
+    assert window_line(day) == "Articles published 2025-04-15 (yesterday)"
     none = TimeWindowOut(
         from_="2023-01-01", to="2023-12-31", from_question="in 2023", matched=False
     )
-    assert _window_line(none) == (
+    assert window_line(none) == (
         "No articles published 2023-01-01 to 2023-12-31 (in 2023): answered from every date"
     )
 

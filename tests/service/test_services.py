@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import CorruptIndexError, IndexMismatchError
-from qa.conversation.store import Turn
+from qa.conversation.models import Turn
 from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY
 from service.services import build_services
 from service.settings import Settings

@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 
 from qa.conversation import store as store_module
-from qa.conversation.store import (
-    SCHEMA_VERSION,
-    AnswerRef,
-    CitationRef,
-    ConversationError,
-    ConversationStore,
-    Turn,
-    quote_hash,
-)
+from qa.conversation.models import AnswerRef, CitationRef, Turn, quote_hash
+from qa.conversation.schema import SCHEMA_VERSION, turns_table
+from qa.conversation.store import ConversationError, ConversationStore
 
 PASSAGE = "Lava flowed toward the town. Residents were evacuated before the eruption."
 CITED = CitationRef(
@@ -439,7 +433,7 @@ def test_storage_has_a_total_budget_and_the_oldest_turns_go_first(tmp_path: Path
         store.append(f"old{i}", turn(f"Old {i}?"))
     # Age the first ten turns by an hour: they are the oldest, whatever their ids.
     with store.engine.begin() as conn:
-        conn.execute(store_module.turns_table.update().values(created_at="2000-01-01T00:00:00Z"))
+        conn.execute(turns_table.update().values(created_at="2000-01-01T00:00:00Z"))
     for i in range(1000):  # a client starting a new conversation with every question
         store.append(f"new{i:04d}", turn(f"New {i}?"))
     total = store.total_turns()

@@ -9,7 +9,8 @@ import pytest
 
 from index.corpus import Corpus
 from qa.answer import Answerer
-from qa.conversation.store import ConversationStore, LastTurn, StoredTurn
+from qa.conversation.models import LastTurn, StoredTurn
+from qa.conversation.store import ConversationStore
 from qa.conversation.turn import ask_in_conversation
 from qa.errors import QuestionError
 from qa.retrieve import Retriever

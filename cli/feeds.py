@@ -12,9 +12,8 @@ from pathlib import Path
 import click
 
 from cli.options import data_dir_option, settings_for
-from index.errors import CorpusError, InvalidArticleError
+from index.errors import CorpusError, FetchError, InvalidArticleError
 from index.feeds import FeedError, RoundReport, check_feed_host
-from index.fetch import FetchError
 from index.models import Article
 from index.pages import article_from_url
 from index.sources import SourceError

@@ -23,3 +23,14 @@ class IndexMismatchError(CorpusError):
 
 class CorruptIndexError(CorpusError):
     """The files in the data directory cannot be read as an index."""
+
+
+class FetchError(CorpusError):
+    """A page or feed could not be fetched. ``outcome`` names the kind (``refused``,
+    ``robots``, ``timeout``, ``too_large``, ``status``, ``content_type``, ``redirects``,
+    ``scheme``, ``network``); ``retry_after`` is the server's wish in seconds, if it said one."""
+
+    def __init__(self, outcome: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.retry_after = retry_after

@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, text
 
+from index.addresses import check_host
 from index.corpus import IngestReport
 from index.engine import write_connection
-from index.errors import CorpusError, InvalidArticleError
-from index.fetch import FEED_TYPES, Fetcher, FetchError, check_host
+from index.errors import CorpusError, FetchError, InvalidArticleError
+from index.fetch import FEED_TYPES, Fetcher
 from index.models import Article
 from index.pages import article_from_url
 

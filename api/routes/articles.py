@@ -24,8 +24,7 @@ from api.observability import Metrics
 from api.routes.feeds import FeedsDep
 from api.schemas import API_ERRORS, UPLOAD_TOO_LARGE, WRITER_ERRORS, errors
 from index.corpus import IngestReport
-from index.errors import InvalidArticleError
-from index.fetch import FetchError
+from index.errors import FetchError, InvalidArticleError
 from index.models import Article
 from index.sources import SourceError, article_from_record, decode_text, read_bytes, read_jsonl
 from service.poller import FeedService

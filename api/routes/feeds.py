@@ -11,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import WriterDep
 from api.feed_schemas import FeedIn, FeedList, FeedOut, PollResult
 from api.schemas import API_ERRORS, BODY_NOT_TEXT, WRITER_ERRORS, errors
+from index.errors import FetchError
 from index.feeds import FeedError, RoundReport, check_feed_host
-from index.fetch import FetchError
 from service.poller import FeedService
 
 router = APIRouter(prefix="/api/feeds", tags=["feeds"], responses=API_ERRORS)

@@ -12,14 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.feedserver import FeedServer, Route, feed_server, page
-from index.fetch import (
-    FEED_TYPES,
-    USER_AGENT,
-    Fetcher,
-    FetchError,
-    address_problem,
-    check_host,
-)
+from index.addresses import address_problem, check_host
+from index.errors import FetchError
+from index.fetch import FEED_TYPES, USER_AGENT, Fetcher
 from index.pages import article_from_url
 
 LOOPBACK = ("127.0.0.1/32",)  # the test server's address, allowed; every other refused

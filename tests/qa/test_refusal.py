@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 
 from index.corpus import Corpus
-from qa.refusal import DEFAULT_REFUSAL, FEATURES, RefusalModel, fit_refusal, refusal_features
+from qa.refusal import (
+    ANSWER_FEATURES,
+    ANSWER_REFUSAL_KEY,
+    DEFAULT_ANSWER_REFUSAL,
+    DEFAULT_REFUSAL,
+    FEATURES,
+    REFUSAL_KEY,
+    RefusalModel,
+    fit_refusal,
+    refusal_features,
+    refusal_key,
+)
 from qa.retrieve import Retriever
 from tests.fakes import FakeEmbedder
 
@@ -37,11 +48,27 @@ def test_lower_allowance_lowers_the_threshold() -> None:
 
 
 def test_round_trip_and_mismatched_features() -> None:
-    assert RefusalModel.from_dict(DEFAULT_REFUSAL.to_dict()) == DEFAULT_REFUSAL
-    assert DEFAULT_REFUSAL.to_dict()["features"] == list(FEATURES)
+    for model, names in ((DEFAULT_REFUSAL, FEATURES), (DEFAULT_ANSWER_REFUSAL, ANSWER_FEATURES)):
+        assert RefusalModel.from_dict(model.to_dict()) == model
+        assert model.to_dict()["features"] == list(names)
+        assert len(model.weights) == len(names)
+    assert refusal_key(FEATURES) == REFUSAL_KEY
+    assert refusal_key(ANSWER_FEATURES) == ANSWER_REFUSAL_KEY
     stale = {**DEFAULT_REFUSAL.to_dict(), "features": ["dense", "known_terms"]}
-    with pytest.raises(ValueError, match="are not"):
+    with pytest.raises(ValueError, match="are neither"):
         RefusalModel.from_dict(stale)
+    short = {**DEFAULT_ANSWER_REFUSAL.to_dict(), "weights": [1.0, 2.0]}
+    with pytest.raises(ValueError, match="2 weights for 5 features"):
+        RefusalModel.from_dict(short)
+
+
+def test_a_fit_names_the_features_it_was_fitted_on() -> None:
+    answerable, unanswerable = synthetic(3)
+    five = np.hstack([answerable, answerable[:, :1], answerable, 5 + answerable[:, :1]])
+    out = np.hstack([unanswerable, unanswerable[:, :1], unanswerable, -5 + unanswerable[:, :1]])
+    model = fit_refusal(five[:, :5], out[:, :5], features=ANSWER_FEATURES)
+    assert model.features == ANSWER_FEATURES
+    assert RefusalModel.from_dict(model.to_dict()) == model
 
 
 def test_probability_grows_with_the_scores() -> None:

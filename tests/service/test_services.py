@@ -9,47 +9,90 @@ import pytest
 
 from index.errors import CorruptIndexError, IndexMismatchError
 from qa.conversation.models import Turn
-from qa.refusal import DEFAULT_REFUSAL, REFUSAL_KEY
+from qa.extract import AnswerPicker, SentencePicker
+from qa.refusal import (
+    ANSWER_REFUSAL_KEY,
+    DEFAULT_ANSWER_REFUSAL,
+    DEFAULT_REFUSAL,
+    REFUSAL_KEY,
+    RefusalModel,
+)
 from service.services import build_services
 from service.settings import Settings
 from tests.fakes import FakeEmbedder
 
+# The shipped refusal model and the key it is stored under, with and without the answer model.
+PICKERS = pytest.mark.parametrize(
+    ("answer_model", "shipped", "key"),
+    [(True, DEFAULT_ANSWER_REFUSAL, ANSWER_REFUSAL_KEY), (False, DEFAULT_REFUSAL, REFUSAL_KEY)],
+)
 
-def test_new_index_stores_the_shipped_refusal_model(tmp_path: Path) -> None:
-    services = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
-    assert services.answerer.refusal == DEFAULT_REFUSAL
-    stored = json.loads(services.corpus.stored_setting(REFUSAL_KEY) or "{}")
-    assert stored == DEFAULT_REFUSAL.to_dict()
+
+@PICKERS
+def test_new_index_stores_the_shipped_refusal_model(
+    tmp_path: Path, answer_model: bool, shipped: RefusalModel, key: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, answer_model=answer_model)
+    services = build_services(settings, embedder=FakeEmbedder())
+    assert services.answerer.refusal == shipped
+    kind = AnswerPicker if answer_model else SentencePicker
+    assert isinstance(services.answerer.picker, kind)
+    stored = json.loads(services.corpus.stored_setting(key) or "{}")
+    assert stored == shipped.to_dict()
     assert len(services.corpus.snapshot.articles) == 1
     services.close()
 
 
-def test_stored_model_is_used_and_threshold_overridable(tmp_path: Path) -> None:
-    services = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
-    custom = {**DEFAULT_REFUSAL.to_dict(), "threshold": 0.9}
-    services.corpus.store_setting(REFUSAL_KEY, json.dumps(custom))
+@PICKERS
+def test_stored_model_is_used_and_threshold_overridable(
+    tmp_path: Path, answer_model: bool, shipped: RefusalModel, key: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, answer_model=answer_model)
+    services = build_services(settings, embedder=FakeEmbedder())
+    custom = {**shipped.to_dict(), "threshold": 0.9}
+    services.corpus.store_setting(key, json.dumps(custom))
     services.close()
-    again = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+    again = build_services(settings, embedder=FakeEmbedder())
     assert again.answerer.refusal is not None and again.answerer.refusal.threshold == 0.9
     again.close()
     override = build_services(
-        Settings(data_dir=tmp_path, refusal_threshold=0.2), embedder=FakeEmbedder()
+        settings.model_copy(update={"refusal_threshold": 0.2}), embedder=FakeEmbedder()
     )
     assert override.answerer.refusal is not None and override.answerer.refusal.threshold == 0.2
     override.close()
 
 
-def test_stale_model_is_replaced_and_garbage_refused(tmp_path: Path) -> None:
-    services = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
-    stale = {**DEFAULT_REFUSAL.to_dict(), "features": ["dense", "known_terms"]}
-    services.corpus.store_setting(REFUSAL_KEY, json.dumps(stale))
+def test_each_picker_keeps_its_own_fit(tmp_path: Path) -> None:
+    with_model = Settings(data_dir=tmp_path)
+    services = build_services(with_model, embedder=FakeEmbedder())
+    custom = {**DEFAULT_ANSWER_REFUSAL.to_dict(), "threshold": 0.7}
+    services.corpus.store_setting(ANSWER_REFUSAL_KEY, json.dumps(custom))
     services.close()
-    again = build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
-    assert again.answerer.refusal == DEFAULT_REFUSAL
-    again.corpus.store_setting(REFUSAL_KEY, "{not json")
+    without = build_services(
+        with_model.model_copy(update={"answer_model": False}), embedder=FakeEmbedder()
+    )
+    assert without.answerer.refusal == DEFAULT_REFUSAL
+    without.close()
+    again = build_services(with_model, embedder=FakeEmbedder())
+    assert again.answerer.refusal is not None and again.answerer.refusal.threshold == 0.7
+    again.close()
+
+
+@PICKERS
+def test_stale_model_is_replaced_and_garbage_refused(
+    tmp_path: Path, answer_model: bool, shipped: RefusalModel, key: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, answer_model=answer_model)
+    services = build_services(settings, embedder=FakeEmbedder())
+    stale = {**shipped.to_dict(), "features": ["dense", "known_terms"]}
+    services.corpus.store_setting(key, json.dumps(stale))
+    services.close()
+    again = build_services(settings, embedder=FakeEmbedder())
+    assert again.answerer.refusal == shipped
+    again.corpus.store_setting(key, "{not json")
     again.close()
     with pytest.raises(CorruptIndexError, match="not JSON"):
-        build_services(Settings(data_dir=tmp_path), embedder=FakeEmbedder())
+        build_services(settings, embedder=FakeEmbedder())
 
 
 def test_other_chunking_settings_are_refused(tmp_path: Path) -> None:

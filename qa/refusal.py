@@ -144,8 +144,8 @@ DEFAULT_REFUSAL = RefusalModel(
 # The same fit with the answer model's score (``ANSWER_FEATURES``): the shipped answer model,
 # fitted by `qa calibrate` as above.
 DEFAULT_ANSWER_REFUSAL = RefusalModel(
-    weights=(1.617456, 2.597687, 1.772256, 1.418217, 0.0),
-    bias=-3.619267,
-    threshold=0.293248,
+    weights=(1.580566, 1.627231, 1.574746, 0.393866, 0.230655),
+    bias=-2.625288,
+    threshold=0.296777,
     features=ANSWER_FEATURES,
 )

@@ -30,10 +30,17 @@ def test_pairs_hold_the_answer_sentence_and_negatives_that_do_not() -> None:
     assert len(positives) == len(questions)
     for p in positives:
         assert p.answer is not None and p.sentence[p.answer[0] : p.answer[1]]
+    by_text = {q.question: q for q in questions}
+    article_sentences: dict[int, set[str]] = {}
+    for q in questions:
+        article_sentences.setdefault(q.article, set()).update(q.sentences)
     for p in pairs:
         if p.label == 0.0:
-            question = next(q for q in questions if q.question == p.question)
-            assert question.answer not in p.sentence
+            question = by_text[p.question]
+            if p.sentence in question.sentences:  # a hard negative: its own paragraph
+                assert question.answer not in p.sentence
+            else:  # an easy one: another article's sentence
+                assert p.sentence not in article_sentences[question.article]
 
 
 def test_held_out_articles_share_no_paragraph_with_training() -> None:

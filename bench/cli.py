@@ -204,7 +204,34 @@ def bench_load(
         )
 
 
-COMMANDS = (bench, bench_load, bench_writes, bench_peer, bench_index, profile_command)
+@click.command(name="bench-answer-model")
+@click.option("--sentences", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--rounds", default=30, show_default=True, type=click.IntRange(1))
+def bench_answer_model(sentences: int, rounds: int) -> None:
+    """Time the answer model reading SENTENCES sentences against the int8 encode of one question.
+
+    Both run in this process, interleaved, on the bundled article's sentences: the ratio is what
+    the model adds to a question, in units of the question encoder's own cost.
+
+    \b
+    Example:
+        qa bench-answer-model --sentences 8
+    """
+    from bench.answer_model import run
+
+    for line in run(sentences, rounds):
+        click.echo(line)
+
+
+COMMANDS = (
+    bench_answer_model,
+    bench,
+    bench_load,
+    bench_writes,
+    bench_peer,
+    bench_index,
+    profile_command,
+)
 
 
 def register(group: click.Group) -> None:

@@ -43,7 +43,7 @@ class Answerer:
     """Answers a question with a sentence quoted from the corpus, or refuses when nothing fits.
 
     Without a ``refusal`` model every question with any hit is answered. With a picker that
-    scores its picks (the answer model), the answer's passage is cited first.
+    scores its picks (the answer model), the answer sentence is judged before the refusal.
     """
 
     def __init__(
@@ -220,10 +220,6 @@ class Answerer:
             answered = expansion and picked.span is not None
         if not answered:
             picked = None
-        if picked is not None and found.pick is not None and picked.index > 0:
-            # The model judged this passage's sentence the answer: it is cited first.
-            hits = [hits[picked.index], *hits[: picked.index], *hits[picked.index + 1 :]]
-            picked = Pick(0, picked.sentence, picked.span, picked.score)
         citations = tuple(
             Citation(
                 rank=i + 1,

@@ -43,14 +43,14 @@ def test_fresh_server_answers_the_ambassador_question(server: LiveServer) -> Non
 
 def test_the_answer_model_quotes_a_span_of_the_highlighted_sentence(server: LiveServer) -> None:
     body = httpx.post(f"{server.url}/api/ask", json={"question": AMBASSADOR}, timeout=30).json()
-    span, first = body["answer_span"], body["citations"][0]
-    assert span is not None and first["highlight"] is not None
-    # The answer's passage is cited first, and the span lies inside its highlighted sentence.
-    low, high = first["highlight"]
-    assert first["start"] <= low <= span["start"] < span["end"] <= high <= first["end"]
-    article = httpx.get(f"{server.url}/api/articles/{first['article_id']}").json()
+    span = body["answer_span"]
+    (cited,) = [c for c in body["citations"] if c["highlight"] is not None]
+    # The span lies inside the highlighted sentence, which is the answer with its marker.
+    low, high = cited["highlight"]
+    assert cited["start"] <= low <= span["start"] < span["end"] <= high <= cited["end"]
+    article = httpx.get(f"{server.url}/api/articles/{cited['article_id']}").json()
     assert article["text"][span["start"] : span["end"]] == span["text"]
-    assert body["answer"].startswith(article["text"][low:high])
+    assert body["answer"] == f"{article['text'][low:high]} [{cited['rank']}]"
 
 
 def test_fresh_server_refuses_an_out_of_corpus_question(server: LiveServer) -> None:

@@ -65,7 +65,7 @@ def test_the_recipe_trains_a_model_the_pipeline_answers_with(tmp_path: Path) -> 
     assert meta["held_out"]["questions"] == figures.questions
 
     # The trained file serves through the whole pipeline: retrieval on the fake embedder, the
-    # answer sentence and span from the new model, the answer's passage cited first.
+    # answer sentence and span from the new model, quoted with its citation's marker.
     embedder = FakeEmbedder()
     corpus = Corpus(tmp_path / "data", embedder.name, embedder.dimension)
     try:
@@ -75,12 +75,12 @@ def test_the_recipe_trains_a_model_the_pipeline_answers_with(tmp_path: Path) -> 
         answerer = Answerer(corpus, Retriever(embedder), AnswerPicker(AnswerModel(out)))
         answer = answerer.ask("Who evacuated residents before the volcano eruption?", top_k=3)
         assert answer.answered
-        first = answer.citations[0]
-        assert first.highlight is not None
-        assert answer.text == f"{first.highlight.text} [1]"
-        assert first.hit.passage.start <= first.highlight.start < first.highlight.end
+        (cited,) = [c for c in answer.citations if c.highlight is not None]
+        assert cited.highlight is not None
+        assert answer.text == f"{cited.highlight.text} [{cited.rank}]"
+        assert cited.hit.passage.start <= cited.highlight.start < cited.highlight.end
         if answer.span is not None:
-            assert first.highlight.start <= answer.span.start < answer.span.end
-            assert answer.span.end <= first.highlight.end
+            assert cited.highlight.start <= answer.span.start < answer.span.end
+            assert answer.span.end <= cited.highlight.end
     finally:
         corpus.close()

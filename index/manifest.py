@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from index.config import IndexConfig
+from index.engine import write_connection
 from index.entities import EntityTagger
 from index.errors import CorruptIndexError, IndexMismatchError
+from index.rows import upsert_meta
 from index.store import Database
 
 log = logging.getLogger(__name__)
@@ -52,17 +54,22 @@ def mismatch(
 def check_model(db: Database, data_dir: Path, loaded: tuple[str, int], config: IndexConfig) -> None:
     """Record the model (name, dimension) and settings in a new store, or check them against
     what the database and the manifest record; raises ``IndexMismatchError``."""
-    model, dim = db.get_meta("model"), db.get_meta("dimension")
-    if model is None:
-        db.set_meta("model", loaded[0])
-        db.set_meta("dimension", str(loaded[1]))
-    elif (model, int(dim or 0)) != loaded:
-        raise mismatch(data_dir, "database", (model, int(dim or 0)), loaded)
     settings = json.dumps(config.as_dict(), sort_keys=True)
-    stored = db.get_meta("index_config")
-    if stored is None:
-        db.set_meta("index_config", settings)
-    elif stored != settings:
+    recorded = _recorded(db)
+    if None in recorded:
+        # A new store: one transaction records all three where they are missing, and one
+        # snapshot reads them back, so processes opening a new shared store at once (replicas)
+        # never see a model without its dimension, and whichever recorded first is what every
+        # one of them is checked against.
+        with write_connection(db.engine) as conn, conn.begin():
+            upsert_meta(conn, "model", loaded[0], replace=False)
+            upsert_meta(conn, "dimension", str(loaded[1]), replace=False)
+            upsert_meta(conn, "index_config", settings, replace=False)
+        recorded = _recorded(db)
+    model, dim, stored = recorded
+    if (model, int(dim or 0)) != loaded:
+        raise mismatch(data_dir, "database", (str(model), int(dim or 0)), loaded)
+    if stored != settings:
         raise IndexMismatchError(
             f"the index in {data_dir} was built with settings {stored}, but "
             f"{settings} are configured; use a new data directory or the same settings"
@@ -78,6 +85,12 @@ def check_model(db: Database, data_dir: Path, loaded: tuple[str, int], config: I
         found = (str(manifest.get("model")), int(manifest.get("dimension") or 0))
         if found != loaded:
             raise mismatch(data_dir, "manifest", found, loaded)
+
+
+def _recorded(db: Database) -> tuple[str | None, str | None, str | None]:
+    """The model, dimension and settings the database records, read in one snapshot."""
+    with db.reading():
+        return db.get_meta("model"), db.get_meta("dimension"), db.get_meta("index_config")
 
 
 def tagger_is_new(db: Database, data_dir: Path, tagger: EntityTagger) -> bool:

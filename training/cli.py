@@ -54,6 +54,12 @@ _DEFAULTS = Recipe()
     help="Whole articles kept out of training and judged at the end.",
 )
 @click.option("--epochs", default=_DEFAULTS.epochs, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--max-steps",
+    default=None,
+    type=click.IntRange(1),
+    help="Stop after this many steps; the learning-rate schedule stays the whole run's.",
+)
 @click.option("--seed", default=_DEFAULTS.seed, show_default=True, type=int)
 @click.option("--threads", default=_DEFAULTS.threads, show_default=True, type=click.IntRange(1))
 def train_answer_model(
@@ -65,6 +71,7 @@ def train_answer_model(
     questions: int,
     holdout_articles: int,
     epochs: int,
+    max_steps: int | None,
     seed: int,
     threads: int,
 ) -> None:
@@ -73,12 +80,13 @@ def train_answer_model(
     Builds (question, sentence) pairs from QUESTIONS questions of the training articles, trains
     the first LAYERS layers of all-MiniLM-L6-v2 with a score head and a span head, exports it
     to int8 ONNX and prints its figures on the held-out articles (also written to meta.json).
-    The defaults are the shipped model's recipe (qa/answer_model/CARD.md).
+    The defaults with --max-steps 1420 are the shipped model's recipe (qa/answer_model/CARD.md).
 
     \b
     Example:
         qa train-answer-model --squad ../shared/train/squad-1.1/train-v1.1.json \\
-            --ambiguous ../shared/train/squad-1.1/ambiguous-answer-start-ids.txt
+            --ambiguous ../shared/train/squad-1.1/ambiguous-answer-start-ids.txt \\
+            --max-steps 1420
     """
     logging.getLogger("training").setLevel(logging.INFO)
     recipe = Recipe(
@@ -86,6 +94,7 @@ def train_answer_model(
         questions=questions,
         holdout_articles=holdout_articles,
         epochs=epochs,
+        max_steps=max_steps,
         seed=seed,
         threads=threads,
     )

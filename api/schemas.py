@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -106,6 +107,29 @@ class FiltersIn(BaseModel):
             published_from=self.published_from.isoformat() if self.published_from else None,
             published_to=self.published_to.isoformat() if self.published_to else None,
         )
+
+    @classmethod
+    def from_query(
+        cls,
+        article_ids: list[str] | None,
+        source: str | None,
+        author: str | None,
+        published_from: date | None,
+        published_to: date | None,
+    ) -> Filters:
+        """The pipeline's filters from a GET route's query parameters; a value that does not
+        validate is a ``QuestionError`` naming what is wrong."""
+        try:
+            checked = cls(
+                article_ids=article_ids,
+                source=source,
+                author=author,
+                published_from=published_from,
+                published_to=published_to,
+            )
+        except ValidationError as exc:
+            raise QuestionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
+        return checked.to_filters()
 
 
 class AskRequest(BaseModel):

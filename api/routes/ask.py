@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import ValidationError
 
 from api.deps import ServicesDep, WorkDep
 from api.schemas import (
@@ -24,7 +23,6 @@ from api.schemas import (
     errors,
 )
 from qa.conversation.turn import ask_in_conversation
-from qa.errors import QuestionError
 
 router = APIRouter(prefix="/api", tags=["questions"], responses=API_ERRORS)
 
@@ -79,22 +77,11 @@ async def search(
     ] = True,
 ) -> Response:
     """Return the passages ranked for a query, without picking an answer."""
-    try:
-        filters = FiltersIn(
-            article_ids=article_id,
-            source=source,
-            author=author,
-            published_from=published_from,
-            published_to=published_to,
-        )
-    except ValidationError as exc:
-        raise QuestionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
+    filters = FiltersIn.from_query(article_id, source, author, published_from, published_to)
     query = check_text(q.strip(), "q")
 
     def found() -> bytes:
-        cited = services.answerer.search_citations(
-            query, k, filters=filters.to_filters(), collapse=collapse
-        )
+        cited = services.answerer.search_citations(query, k, filters=filters, collapse=collapse)
         citations = [CitationOut.of(c) for c in cited]
         return SearchResponse(query=query, citations=citations).model_dump_json().encode("utf-8")
 

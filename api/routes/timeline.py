@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import ValidationError
 
 from api.deps import ServicesDep, WorkDep
 from api.schemas import (
@@ -17,7 +16,6 @@ from api.schemas import (
     check_text,
 )
 from api.timeline_schemas import TimelineResponse
-from qa.errors import QuestionError
 from qa.timeline import MAX_EVENTS, build_timeline
 
 router = APIRouter(prefix="/api", tags=["questions"], responses=API_ERRORS)
@@ -46,22 +44,11 @@ async def timeline(
     ] = None,
 ) -> Response:
     """Return dated events about a subject, oldest first, each with its sentence and citation."""
-    try:
-        filters = FiltersIn(
-            article_ids=article_id,
-            source=source,
-            author=author,
-            published_from=published_from,
-            published_to=published_to,
-        )
-    except ValidationError as exc:
-        raise QuestionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from exc
+    filters = FiltersIn.from_query(article_id, source, author, published_from, published_to)
     query = check_text(q.strip(), "q")
 
     def built() -> bytes:
-        found = build_timeline(
-            services.answerer, query, filters=filters.to_filters(), as_of=as_of, limit=limit
-        )
+        found = build_timeline(services.answerer, query, filters=filters, as_of=as_of, limit=limit)
         return TimelineResponse.of(found).model_dump_json().encode("utf-8")
 
     return Response(await work.run(built), media_type="application/json")
